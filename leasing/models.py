@@ -1,0 +1,605 @@
+"""The Lease Desk data model.
+
+Rules that protect money and assignments live in the database as well as in the services:
+a wallet can't go negative, an account can't hold two active leases, a lease period can't
+be charged twice. Services take row locks in one fixed order to avoid deadlocks:
+Organization -> LeaseRequest -> PoolAccount -> Lease.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+
+from leasing import ids
+
+
+class Organization(models.Model):
+    """A partner company. Its wallet balance is a cache of the ledger's sum."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    id = models.CharField(
+        primary_key=True, max_length=ids.ID_MAX_LENGTH, default=ids.new_organization_id
+    )
+    name = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    monthly_price_cents = models.PositiveIntegerField(default=15000)
+    balance_cents = models.BigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance_cents__gte=0), name="organization_balance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_price_cents__gt=0), name="organization_price_positive"
+            ),
+        ]
+        permissions = [
+            ("view_dashboard", "Can open the ops dashboard"),
+            ("manage_wallet", "Can top up and adjust wallets"),
+            ("set_price", "Can set a partner's price per account"),
+            ("manage_api_keys", "Can issue and revoke API keys"),
+            ("export_reports", "Can download CSV reports"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def accounts_covered(self) -> int:
+        """How many accounts the wallet can pay for at the current price."""
+        return self.balance_cents // self.monthly_price_cents
+
+
+class Project(models.Model):
+    id = models.CharField(
+        primary_key=True, max_length=ids.ID_MAX_LENGTH, default=ids.new_project_id
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="projects"
+    )
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="project_name_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """A partner's API key. Only a SHA-256 of the secret part is stored."""
+
+    class Tier(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        PILOT = "pilot", "Pilot"
+        PARTNER = "partner", "Partner"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    # The <keyid> part of lp_live_<keyid>_<secret>: public, used to find the row.
+    key_id = models.CharField(max_length=32, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    display_prefix = models.CharField(max_length=40)
+    scopes = models.JSONField(default=list)
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.display_prefix}… ({self.organization_id})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def has_scope(self, scope: str) -> bool:
+        return "*" in self.scopes or scope in self.scopes
+
+
+class PoolAccount(models.Model):
+    """A warmed TikTok account in Layers' pool."""
+
+    class Platform(models.TextChoices):
+        TIKTOK = "tiktok", "TikTok"
+
+    class State(models.TextChoices):
+        WARMING = "warming", "Warming"
+        READY = "ready", "Ready"
+        LEASED = "leased", "Leased"
+        RETIRED = "retired", "Retired"
+
+    id = models.CharField(
+        primary_key=True, max_length=ids.ID_MAX_LENGTH, default=ids.new_pool_account_id
+    )
+    handle = models.CharField(max_length=64)
+    platform = models.CharField(max_length=16, choices=Platform.choices, default=Platform.TIKTOK)
+    followers = models.PositiveIntegerField(default=0)
+    # Lower-cased vertical tags and upper-case ISO country codes, for display and export.
+    # PoolAccountTag mirrors them as indexed rows for filtering; services keep both in step.
+    verticals = models.JSONField(default=list)
+    language = models.CharField(max_length=35, blank=True)
+    # Primary subtag of `language` (en for en-US): candidate ranking compares on it.
+    language_primary = models.CharField(max_length=8, blank=True, editable=False)
+    countries = models.JSONField(default=list)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.WARMING)
+    warmed_since = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    retired_reason = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["handle"]
+        constraints = [
+            models.UniqueConstraint(
+                "platform", Lower("handle"), name="pool_account_handle_per_platform"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["warming", "ready", "leased", "retired"]),
+                name="pool_account_state_valid",
+            ),
+        ]
+        indexes = [
+            # Candidate ranking and the pool list: ready accounts by followers.
+            models.Index(fields=["state", "-followers"], name="pool_state_followers"),
+        ]
+        permissions = [("manage_pool", "Can change pool account states and import accounts")]
+
+    def __str__(self) -> str:
+        return f"@{self.handle}"
+
+
+class PoolAccountTag(models.Model):
+    """Indexed copy of an account's verticals and countries, for filtering at scale."""
+
+    class Kind(models.TextChoices):
+        VERTICAL = "vertical", "Vertical"
+        COUNTRY = "country", "Country"
+
+    account = models.ForeignKey(PoolAccount, on_delete=models.CASCADE, related_name="tags")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    value = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            # Doubles as the index for "accounts tagged coffee" (candidates, pool filters).
+            models.UniqueConstraint(fields=["kind", "value", "account"], name="pool_tag_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class LeaseRequest(models.Model):
+    """A partner's request for `count` accounts in a niche."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        IN_PROGRESS = "in_progress", "In progress"
+        ASSIGNED = "assigned", "Assigned"
+        PARTIAL = "partial", "Partial"
+        REJECTED = "rejected", "Rejected"
+
+    OPEN_STATUSES = (Status.REQUESTED, Status.IN_PROGRESS)
+    CLOSED_STATUSES = (Status.ASSIGNED, Status.PARTIAL, Status.REJECTED)
+
+    id = models.CharField(
+        primary_key=True, max_length=ids.ID_MAX_LENGTH, default=ids.new_lease_request_id
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="lease_requests"
+    )
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="lease_requests")
+    # The id the partner sees: their own requestId, or our lreq_ id when they sent none.
+    request_key = models.CharField(max_length=64)
+    count = models.PositiveSmallIntegerField()
+    vertical = models.CharField(max_length=64)
+    audience = models.CharField(max_length=500, blank=True)
+    language = models.CharField(max_length=35, blank=True)
+    geo = models.JSONField(default=list)
+    target = models.CharField(max_length=2000, blank=True)
+    partner_note = models.CharField(max_length=2000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    assigned_count = models.PositiveSmallIntegerField(default=0)
+    submitted_at = models.DateTimeField()
+    first_assigned_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="claimed_requests",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["submitted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "request_key"], name="lease_request_key_per_org"
+            ),
+            models.CheckConstraint(
+                condition=Q(count__gte=1, count__lte=50), name="lease_request_count_1_50"
+            ),
+            models.CheckConstraint(
+                condition=Q(assigned_count__lte=F("count")),
+                name="lease_request_assigned_within_count",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["requested", "in_progress"], closed_at__isnull=True)
+                | Q(status__in=["assigned", "partial", "rejected"], closed_at__isnull=False),
+                name="lease_request_closed_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="assigned") | Q(assigned_count=F("count")),
+                name="lease_request_assigned_is_full",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | Q(assigned_count=0),
+                name="lease_request_rejected_has_none",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="partial") | Q(assigned_count__gte=1),
+                name="lease_request_partial_has_some",
+            ),
+        ]
+        indexes = [
+            # The ops queue: open requests oldest first.
+            models.Index(fields=["status", "submitted_at"], name="request_queue"),
+            # The API's per-project list, newest first.
+            models.Index(fields=["project", "-id"], name="request_project_newest"),
+        ]
+        permissions = [
+            ("triage_request", "Can claim, assign, close requests"),
+            ("add_internal_note", "Can add internal notes to requests"),
+            ("add_partner_note", "Can add partner-visible notes to requests"),
+        ]
+
+    def __str__(self) -> str:
+        return self.request_key
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def remaining(self) -> int:
+        return self.count - self.assigned_count
+
+    @property
+    def api_status(self) -> str:
+        # Partners see work-in-progress as still requested.
+        if self.status == self.Status.IN_PROGRESS:
+            return self.Status.REQUESTED.value
+        return str(self.status)
+
+
+class RequestNote(models.Model):
+    class Visibility(models.TextChoices):
+        INTERNAL = "internal", "Internal"
+        PARTNER = "partner", "Partner-visible"
+
+    request = models.ForeignKey(LeaseRequest, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    body = models.TextField(max_length=2000)
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.INTERNAL
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Request page timeline and the API's latest partner-visible note.
+            models.Index(fields=["request", "visibility", "-created_at"], name="note_by_request"),
+        ]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class Lease(models.Model):
+    """One pool account assigned to one project, billed monthly until disconnected."""
+
+    class Status(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    class Reason(models.TextChoices):
+        RELEASED_BY_PARTNER = "released_by_partner", "Released by partner"
+        RELEASED_BY_OPS = "released_by_ops", "Released by ops"
+        BILLING_EXHAUSTED = "billing_exhausted", "Billing exhausted"
+        ACCOUNT_LOST = "account_lost", "Account lost"
+
+    account = models.ForeignKey(PoolAccount, on_delete=models.PROTECT, related_name="leases")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="leases")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="leases")
+    request = models.ForeignKey(
+        LeaseRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="leases"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ASSIGNED)
+    assigned_at = models.DateTimeField()
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    monthly_price_cents = models.PositiveIntegerField()
+    # Periods are numbered from 0 (charged at assignment); period n starts at
+    # assigned_at + n calendar months, so renewals never drift (Jan 31 -> Feb 28 -> Mar 31).
+    periods_charged = models.PositiveIntegerField(default=1)
+    next_renewal_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_reason = models.CharField(max_length=32, choices=Reason.choices, blank=True)
+    disconnected_note = models.CharField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status="assigned"),
+                name="one_active_lease_per_account",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status="assigned",
+                        next_renewal_at__isnull=False,
+                        disconnected_at__isnull=True,
+                        disconnected_reason="",
+                    )
+                    | Q(
+                        status="disconnected",
+                        next_renewal_at__isnull=True,
+                        disconnected_at__isnull=False,
+                    )
+                    & ~Q(disconnected_reason="")
+                ),
+                name="lease_status_fields_consistent",
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_price_cents__gt=0), name="lease_price_positive"
+            ),
+        ]
+        indexes = [
+            # The renewal job: active leases due by now.
+            models.Index(
+                fields=["next_renewal_at"],
+                condition=Q(status="assigned"),
+                name="lease_renewal_due",
+            ),
+            # API list of a project's leased accounts, oldest assignment first.
+            models.Index(fields=["project", "status", "assigned_at"], name="lease_project_list"),
+            # Partner page and burn: an organization's active leases.
+            models.Index(fields=["organization", "status"], name="lease_org_status"),
+        ]
+        permissions = [("release_lease", "Can release leases")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} → {self.project_id} ({self.status})"
+
+
+class LedgerEntry(models.Model):
+    """Append-only wallet ledger. Charges are negative amounts, top-ups positive."""
+
+    class Kind(models.TextChoices):
+        TOP_UP = "top_up", "Top-up"
+        LEASE_CHARGE = "lease_charge", "Lease charge"
+        RENEWAL_CHARGE = "renewal_charge", "Renewal charge"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        REFUND = "refund", "Refund"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount_cents = models.BigIntegerField()
+    balance_after_cents = models.BigIntegerField()
+    memo = models.CharField(max_length=500)
+    lease = models.ForeignKey(
+        Lease, null=True, blank=True, on_delete=models.PROTECT, related_name="charges"
+    )
+    # The lease period this entry pays for (0 = the assignment month); charges only.
+    period = models.PositiveIntegerField(null=True, blank=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lease", "period"],
+                condition=Q(kind__in=["lease_charge", "renewal_charge"]),
+                name="one_charge_per_lease_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(balance_after_cents__gte=0), name="ledger_balance_after_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind__in=["top_up", "refund"], amount_cents__gt=0)
+                    | Q(
+                        kind__in=["lease_charge", "renewal_charge"],
+                        amount_cents__lt=0,
+                        lease__isnull=False,
+                        period__isnull=False,
+                    )
+                    | (Q(kind="adjustment") & ~Q(amount_cents=0))
+                ),
+                name="ledger_amount_sign_matches_kind",
+            ),
+        ]
+        indexes = [
+            # Partner page ledger and the ledger CSV for a date range.
+            models.Index(fields=["organization", "created_at"], name="ledger_org_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_cents}"
+
+
+class AuditEvent(models.Model):
+    """Who changed what. Written in the same transaction as the change."""
+
+    class ActorType(models.TextChoices):
+        USER = "user", "Staff user"
+        API_KEY = "api_key", "API key"
+        SYSTEM = "system", "System"
+
+    actor_type = models.CharField(max_length=16, choices=ActorType.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=32)
+    object_id = models.CharField(max_length=64)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    request_id = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # An object's history (request timeline, account page).
+            models.Index(fields=["object_type", "object_id", "-created_at"], name="audit_object"),
+            # The partner page and the audit log filtered by partner.
+            models.Index(fields=["organization", "-created_at"], name="audit_org"),
+            models.Index(fields=["action", "-created_at"], name="audit_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """A POST's Idempotency-Key: in flight, or its stored 2xx response for 24 hours."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="idempotency_key_per_org"),
+        ]
+        # The purge job deletes expired keys.
+        indexes = [models.Index(fields=["expires_at"], name="idempotency_expiry")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RateLimitWindow(models.Model):
+    """Per-key, per-endpoint-class call count in one fixed one-minute window."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    endpoint_class = models.CharField(max_length=16)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_key", "endpoint_class", "window_start"], name="rate_window_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["window_start"], name="rate_window_purge")]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id}/{self.endpoint_class}@{self.window_start}"
+
+
+class ApiCallLog(models.Model):
+    """One partner API call, kept 30 days so support can answer "why did my call fail"."""
+
+    request_id = models.CharField(max_length=32, unique=True)
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField()
+    error_code = models.CharField(max_length=32, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Partner page: latest calls.
+            models.Index(fields=["organization", "-created_at"], name="apicall_org_time"),
+            # Retention purge.
+            models.Index(fields=["created_at"], name="apicall_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.method} {self.path} {self.status}"
+
+
+def model_snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
+    """A JSON-safe picture of some fields, for audit before/after."""
+    data: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(instance, name)
+        if hasattr(value, "isoformat"):
+            value = value.isoformat()
+        data[name] = value
+    return data
