@@ -82,7 +82,13 @@ def _check_memo(memo: object) -> list[FieldProblem]:
 
 
 def _wallet_move(
-    *, organization: Organization, kind: str, amount_cents: int, memo: str, actor: Actor
+    *,
+    organization: Organization,
+    kind: str,
+    amount_cents: int,
+    memo: str,
+    actor: Actor,
+    at: datetime | None = None,
 ) -> LedgerEntry:
     problems = _check_amount(amount_cents, allow_negative=kind == LedgerEntry.Kind.ADJUSTMENT)
     problems += _check_memo(memo)
@@ -97,7 +103,7 @@ def _wallet_move(
             amount_cents=amount_cents,
             memo=memo.strip(),
             actor=actor,
-            at=timezone.now(),
+            at=at.replace(microsecond=0) if at else timezone.now(),
         )
         audit_record(
             actor=actor,
@@ -114,14 +120,22 @@ def _wallet_move(
 
 
 def wallet_top_up(
-    *, organization: Organization, amount_cents: int, memo: str, actor: Actor
+    *,
+    organization: Organization,
+    amount_cents: int,
+    memo: str,
+    actor: Actor,
+    at: datetime | None = None,
 ) -> LedgerEntry:
+    """Add money to the wallet. `at` back-dates the entry (demo history, imports of past
+    payments); callers must post entries in time order so running balances read true."""
     return _wallet_move(
         organization=organization,
         kind=LedgerEntry.Kind.TOP_UP,
         amount_cents=amount_cents,
         memo=memo,
         actor=actor,
+        at=at,
     )
 
 
