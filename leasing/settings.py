@@ -172,9 +172,9 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "login"
+LOGIN_URL = "ops:login"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "ops:login"
 
 # Money: the default monthly price of one leased account, in cents.
 DEFAULT_MONTHLY_PRICE_CENTS = 15000
