@@ -1,0 +1,78 @@
+"""Template filters for the ops dashboard: money, ages and roles, said the same way on
+every page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import template
+from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.utils import timezone
+
+from leasing.money import format_cents
+from leasing.services.staff import staff_role
+
+register = template.Library()
+
+# The queue's age chip: amber after a day waiting, red after two.
+AGE_AMBER = timedelta(hours=24)
+AGE_RED = timedelta(hours=48)
+
+
+@register.filter
+def cents(value: int | None) -> str:
+    """12345 -> $123.45"""
+    if value is None:
+        return "—"
+    return format_cents(int(value))
+
+
+@register.filter
+def age(moment: datetime | None) -> str:
+    """How long ago, short: 45m, 5h, 2d 3h."""
+    if moment is None:
+        return "—"
+    seconds = max(0, int((timezone.now() - moment).total_seconds()))
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if days:
+        rest = hours - days * 24
+        return f"{days}d {rest}h" if rest else f"{days}d"
+    if hours:
+        return f"{hours}h"
+    return f"{minutes}m"
+
+
+@register.filter
+def age_level(moment: datetime | None) -> str:
+    """fresh, amber (over 24 h) or red (over 48 h)."""
+    if moment is None:
+        return "fresh"
+    waited = timezone.now() - moment
+    if waited > AGE_RED:
+        return "red"
+    if waited > AGE_AMBER:
+        return "amber"
+    return "fresh"
+
+
+@register.filter
+def first_line(text: str | None, length: int = 80) -> str:
+    if not text:
+        return ""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= length else line[: length - 1].rstrip() + "…"
+
+
+@register.filter
+def role_label(user: AbstractUser | AnonymousUser) -> str:
+    if not user.is_authenticated or not isinstance(user, AbstractUser):
+        return ""
+    role = staff_role(user)
+    return role.capitalize() if role else "Staff"
+
+
+@register.filter
+def display_name(user: AbstractUser | AnonymousUser | None) -> str:
+    if user is None or not user.is_authenticated or not isinstance(user, AbstractUser):
+        return ""
+    return user.get_full_name() or user.get_username()
