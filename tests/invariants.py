@@ -1,0 +1,153 @@
+"""Whole-database checks for the money and assignment rules, reusable by any test.
+
+`assert_invariants()` checks the rules that must hold after every committed change;
+`snapshot()` captures everything a refused change must leave untouched, so a test can
+assert `snapshot() == before` after the refusal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from django.db.models import Count, Sum
+
+from leasing.models import (
+    ApiKey,
+    AuditEvent,
+    Lease,
+    LeaseRequest,
+    LedgerEntry,
+    Organization,
+    PoolAccount,
+    PoolAccountTag,
+    RequestNote,
+)
+
+CHARGE_KINDS = (LedgerEntry.Kind.LEASE_CHARGE, LedgerEntry.Kind.RENEWAL_CHARGE)
+
+
+def ledger_problems() -> list[str]:
+    """Each organization's ledger sums to its balance, the balance is never negative, and
+    every entry's balance_after is the running sum at that point."""
+    problems = []
+    sums = dict(
+        LedgerEntry.objects.values("organization")
+        .annotate(total=Sum("amount_cents"))
+        .values_list("organization", "total")
+    )
+    for org_id, name, balance in Organization.objects.values_list("id", "name", "balance_cents"):
+        if balance < 0:
+            problems.append(f"{name}: balance {balance} is negative")
+        if sums.get(org_id, 0) != balance:
+            problems.append(f"{name}: ledger sums to {sums.get(org_id, 0)}, balance is {balance}")
+    running: dict[str, int] = defaultdict(int)
+    for entry in LedgerEntry.objects.order_by("id"):
+        running[entry.organization_id] += entry.amount_cents
+        if entry.balance_after_cents != running[entry.organization_id]:
+            problems.append(
+                f"entry {entry.pk}: balance_after {entry.balance_after_cents}, "
+                f"running sum {running[entry.organization_id]}"
+            )
+    return problems
+
+
+def lease_problems() -> list[str]:
+    """One active lease per account, leased accounts and active leases match, and each
+    lease has exactly one charge for every period it has been charged for."""
+    problems = []
+    doubled = (
+        Lease.objects.filter(status=Lease.Status.ASSIGNED)
+        .values("account")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    problems += [f"account {row['account']} has {row['n']} active leases" for row in doubled]
+
+    active_accounts = set(
+        Lease.objects.filter(status=Lease.Status.ASSIGNED).values_list("account_id", flat=True)
+    )
+    leased_accounts = set(
+        PoolAccount.objects.filter(state=PoolAccount.State.LEASED).values_list("id", flat=True)
+    )
+    problems += [
+        f"account {a} is leased without an active lease"
+        for a in sorted(leased_accounts - active_accounts)
+    ]
+    problems += [
+        f"account {a} has an active lease but is not leased"
+        for a in sorted(active_accounts - leased_accounts)
+    ]
+
+    charges: dict[int, list[tuple[str, int | None, int]]] = defaultdict(list)
+    for kind, lease_id, period, amount in LedgerEntry.objects.filter(
+        kind__in=CHARGE_KINDS
+    ).values_list("kind", "lease_id", "period", "amount_cents"):
+        charges[lease_id].append((kind, period, amount))
+    for lease in Lease.objects.all():
+        got = charges.pop(lease.pk, [])
+        periods = Counter(period for _, period, _ in got)
+        expected = Counter(range(lease.periods_charged))
+        if periods != expected:
+            listed = sorted(periods.elements(), key=lambda p: -1 if p is None else p)
+            problems.append(
+                f"lease {lease.pk}: charged periods {listed}, "
+                f"expected 0..{lease.periods_charged - 1}"
+            )
+        for kind, period, amount in got:
+            want_kind = (
+                LedgerEntry.Kind.LEASE_CHARGE if period == 0 else LedgerEntry.Kind.RENEWAL_CHARGE
+            )
+            if kind != want_kind or amount != -lease.monthly_price_cents:
+                problems.append(f"lease {lease.pk} period {period}: {kind} of {amount}")
+    problems += [f"charges for unknown lease {lease_id}" for lease_id in charges]
+    return problems
+
+
+def request_problems() -> list[str]:
+    """A request's assigned_count is the number of leases made for it."""
+    problems = []
+    made = dict(
+        Lease.objects.filter(request__isnull=False)
+        .values("request")
+        .annotate(n=Count("id"))
+        .values_list("request", "n")
+    )
+    for req_id, assigned in LeaseRequest.objects.values_list("id", "assigned_count"):
+        if made.get(req_id, 0) != assigned:
+            problems.append(
+                f"request {req_id}: assigned_count {assigned}, {made.get(req_id, 0)} leases"
+            )
+    return problems
+
+
+def assert_invariants() -> None:
+    problems = ledger_problems() + lease_problems() + request_problems()
+    assert not problems, "invariants broken:\n" + "\n".join(problems)
+
+
+def snapshot() -> dict[str, Any]:
+    """Everything a refused service call must leave exactly as it was."""
+    return {
+        "organizations": list(
+            Organization.objects.order_by("id").values_list(
+                "id", "status", "balance_cents", "monthly_price_cents"
+            )
+        ),
+        "ledger": LedgerEntry.objects.count(),
+        "leases": list(
+            Lease.objects.order_by("id").values_list(
+                "id", "status", "next_renewal_at", "periods_charged", "disconnected_reason"
+            )
+        ),
+        "requests": list(
+            LeaseRequest.objects.order_by("id").values_list(
+                "id", "status", "assigned_count", "claimed_by", "closed_at"
+            )
+        ),
+        "accounts": list(PoolAccount.objects.order_by("id").values_list("id", "state")),
+        "tags": PoolAccountTag.objects.count(),
+        "notes": RequestNote.objects.count(),
+        "api_keys": list(ApiKey.objects.order_by("id").values_list("id", "revoked_at")),
+        "audit": AuditEvent.objects.count(),
+    }
