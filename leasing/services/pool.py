@@ -208,13 +208,16 @@ def _clean_import_row(row: dict[str, str]) -> tuple[dict[str, Any] | None, list[
         problems.append(("platform", f"{platform!r} is not supported; only tiktok"))
     followers_raw = (row.get("followers") or "").strip()
     followers = 0
-    if not followers_raw.isdigit():
+    # isascii: str.isdigit() also accepts digits int() refuses, such as "²".
+    if not (followers_raw.isascii() and followers_raw.isdigit()):
         problems.append(("followers", f"{followers_raw!r} is not a whole number"))
     else:
         followers = int(followers_raw)
         if followers > MAX_FOLLOWERS:
             problems.append(("followers", f"{followers} is larger than any real account"))
-    verticals = list(dict.fromkeys(normalize_vertical(v) for v in _split(row.get("verticals", ""))))
+    verticals = list(
+        dict.fromkeys(normalize_vertical(v) for v in _split(row.get("verticals") or ""))
+    )
     if not verticals:
         problems.append(("verticals", "at least one vertical is required"))
     elif any(len(v) > 64 for v in verticals):
@@ -225,7 +228,7 @@ def _clean_import_row(row: dict[str, str]) -> tuple[dict[str, Any] | None, list[
         if problem:
             problems.append(("language", problem))
     countries: list[str] = []
-    for raw in _split(row.get("geo", "")):
+    for raw in _split(row.get("geo") or ""):
         code = country_code(raw)
         if code is None:
             problems.append(("geo", f"{raw!r} is not an ISO 3166-1 alpha-2 country code"))
@@ -315,9 +318,10 @@ def pool_import_csv(
                 progress(1)
     except (csv.Error, UnicodeDecodeError) as exc:
         report.add_error(report.rows + 1, f"unreadable CSV: {exc}")
-    if report.ok:
-        _report_existing_handles(seen, report)
-        report.errors.sort()
+    # Report handles already in the pool even when other lines are wrong, so one run
+    # lists every bad line; a stable sort by line keeps each line's problems in column order.
+    _report_existing_handles(seen, report)
+    report.errors.sort(key=lambda error: error[0])
     if not report.ok or dry_run:
         return report
 
