@@ -125,7 +125,8 @@ def lease_request_create(
         vertical=vertical,
         audience=audience,
         language=language,
-        geo=list(geo) if geo is not None else None,
+        # A bare string is a Sequence too; list("US") would hide the real problem.
+        geo=list(geo) if isinstance(geo, list | tuple) else geo,
         target=target,
         note=note,
         request_key=request_key,
