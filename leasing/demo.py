@@ -462,12 +462,6 @@ class _Event:
     run: Callable[[], object] = field(compare=False)
 
 
-def demo_present() -> bool:
-    """True when every demo partner exists, i.e. the demo was loaded before."""
-    names = [p.name for p in DEMO_PARTNERS]
-    return Organization.objects.filter(name__in=names).count() == len(names)
-
-
 def demo_seed(*, seed: int = SEED, now: datetime | None = None) -> DemoResult:
     """Load the demo once. A second call finds the demo partners and creates nothing."""
     started = timezone.now()
