@@ -76,3 +76,12 @@ def display_name(user: AbstractUser | AnonymousUser | None) -> str:
     if user is None or not user.is_authenticated or not isinstance(user, AbstractUser):
         return ""
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def fill_class(done: int, total: int) -> str:
+    """A width class (w-0 ... w-100, in tens) for a progress bar without inline styles."""
+    if not total:
+        return "w-0"
+    tens = min(10, max(0, round(10 * done / total)))
+    return f"w-{tens * 10}"

@@ -39,11 +39,29 @@
   document.addEventListener("DOMContentLoaded", function () { fadeQuietMessages(); });
   document.addEventListener("htmx:afterSettle", function () { fadeQuietMessages(); });
 
-  // Plain (non-htmx) forms that need a second thought: <form data-confirm="Really?">.
+  // Plain (non-htmx) forms that need a second thought: <form data-confirm="Really?">,
+  // and forms that must not go twice on a double click: <form data-submit-once>.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) event.preventDefault();
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      return;
+    }
+    if (form.hasAttribute && form.hasAttribute("data-submit-once")) {
+      if (form.dataset.submitted) {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.submitted = "1";
+    }
+  });
+
+  // Coming back with the Back button restores the page as it was: let its forms go again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-submitted]").forEach(function (form) {
+      delete form.dataset.submitted;
+    });
   });
 
   // htmx does not swap error responses; say what happened instead of doing nothing.

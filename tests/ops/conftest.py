@@ -4,6 +4,12 @@ import pytest
 from django.test import Client
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Every persona is created with a password; the real hasher costs ~0.3 s per user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _client_for(user) -> Client:
     client = Client()
     client.force_login(user)
