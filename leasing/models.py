@@ -406,6 +406,12 @@ class Lease(models.Model):
             models.Index(fields=["project", "status", "assigned_at"], name="lease_project_list"),
             # Partner page and burn: an organization's active leases.
             models.Index(fields=["organization", "status"], name="lease_org_status"),
+            # Renewals page: the latest leases that ended for a reason (billing failures).
+            models.Index(
+                fields=["disconnected_reason", "-disconnected_at"],
+                condition=Q(status="disconnected"),
+                name="lease_ended_recent",
+            ),
         ]
         permissions = [("release_lease", "Can release leases")]
 
@@ -470,6 +476,11 @@ class LedgerEntry(models.Model):
         indexes = [
             # Partner page ledger and the ledger CSV for a date range.
             models.Index(fields=["organization", "created_at"], name="ledger_org_time"),
+            # Ledger CSV for a date range across every partner.
+            models.Index(fields=["created_at"], name="ledger_time"),
+            # Renewals page (latest renewal charges) and burn month by month (charges in a
+            # date range).
+            models.Index(fields=["kind", "created_at"], name="ledger_kind_time"),
         ]
 
     def __str__(self) -> str:
@@ -511,6 +522,10 @@ class AuditEvent(models.Model):
             # The partner page and the audit log filtered by partner.
             models.Index(fields=["organization", "-created_at"], name="audit_org"),
             models.Index(fields=["action", "-created_at"], name="audit_action"),
+            # The audit log page, newest first, and its date filter.
+            models.Index(fields=["-created_at", "-id"], name="audit_time"),
+            # The audit log filtered by a staff user.
+            models.Index(fields=["actor_user", "-created_at"], name="audit_actor"),
         ]
 
     def __str__(self) -> str:
