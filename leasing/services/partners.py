@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leasing.models import ApiKey, Organization, Project
+from leasing.money import format_cents
 from leasing.services.audit import Actor, audit_record
-from leasing.services.billing import wallet_top_up
+from leasing.services.billing import MAX_MOVEMENT_CENTS, MAX_PRICE_CENTS, wallet_top_up
 from leasing.services.errors import Conflict, FieldProblem, InvalidState, ValidationFailed
 
 SCOPES = ("leased:write", "social:read", "*")
@@ -210,22 +211,38 @@ def organization_onboard(
     problems += _tier_problem(tier)
     if isinstance(wallet_cents, bool) or not isinstance(wallet_cents, int) or wallet_cents < 0:
         problems.append(FieldProblem("wallet_cents", "must be a whole number of cents, 0 or more"))
+    elif wallet_cents > MAX_MOVEMENT_CENTS:
+        problems.append(
+            FieldProblem("wallet_cents", f"must be at most {format_cents(MAX_MOVEMENT_CENTS)}")
+        )
     if monthly_price_cents is not None and (
         isinstance(monthly_price_cents, bool)
         or not isinstance(monthly_price_cents, int)
-        or monthly_price_cents <= 0
+        or not 0 < monthly_price_cents <= MAX_PRICE_CENTS
     ):
-        problems.append(FieldProblem("monthly_price_cents", "must be a whole number above zero"))
+        problems.append(
+            FieldProblem(
+                "monthly_price_cents",
+                f"must be a whole number of cents above zero, at most "
+                f"{format_cents(MAX_PRICE_CENTS)}",
+            )
+        )
     if problems:
         raise ValidationFailed(problems)
     clean_name = name.strip()
+    taken = Conflict(f"a partner named {clean_name!r} already exists")
     with transaction.atomic():
         if Organization.objects.filter(name__iexact=clean_name).exists():
-            raise Conflict(f"a partner named {clean_name!r} already exists")
-        org = Organization.objects.create(
-            name=clean_name,
-            **({"monthly_price_cents": monthly_price_cents} if monthly_price_cents else {}),
-        )
+            raise taken
+        try:
+            # A concurrent onboarding of the same name loses on the unique constraint.
+            with transaction.atomic():
+                org = Organization.objects.create(
+                    name=clean_name,
+                    **({"monthly_price_cents": monthly_price_cents} if monthly_price_cents else {}),
+                )
+        except IntegrityError:
+            raise taken from None
         audit_record(
             actor=actor,
             action="organization.onboard",

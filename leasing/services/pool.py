@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -75,10 +75,16 @@ def pool_account_create(
     cleaned, problems = _clean_import_row(row)
     if problems or cleaned is None:
         raise ValidationFailed([FieldProblem(f, p) for f, p in problems])
+    taken = ValidationFailed([FieldProblem("handle", f"@{handle} is already in the pool")])
     if PoolAccount.objects.annotate(h=Lower("handle")).filter(h=handle.lower()).exists():
-        raise ValidationFailed([FieldProblem("handle", f"@{handle} is already in the pool")])
+        raise taken
     with transaction.atomic():
-        account = PoolAccount.objects.create(**cleaned)
+        try:
+            # Two people adding the same handle at once: the unique constraint decides.
+            with transaction.atomic():
+                account = PoolAccount.objects.create(**cleaned)
+        except IntegrityError:
+            raise taken from None
         PoolAccountTag.objects.bulk_create(pool_account_tags(account))
         audit_record(
             actor=actor,
@@ -265,7 +271,8 @@ def _clean_import_row(row: dict[str, str]) -> tuple[dict[str, Any] | None, list[
 
 
 def _rows(stream: IO[str], report: ImportReport) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(stream)
+    # strict: an unclosed quote is an error, not a silently merged line.
+    reader = csv.DictReader(stream, strict=True)
     header = [name.strip().lower() for name in (reader.fieldnames or [])]
     missing = [c for c in IMPORT_COLUMNS if c not in header]
     unknown = [c for c in header if c not in IMPORT_COLUMNS + IMPORT_OPTIONAL_COLUMNS]

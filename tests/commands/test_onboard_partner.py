@@ -95,7 +95,7 @@ def test_onboard_names_every_bad_option(run):
     message = str(error.value)
     assert "--wallet-cents: must be a whole number of cents, 0 or more" in message
     assert "--scopes: unknown scope(s) admin" in message
-    assert "--price-cents: must be a whole number above zero" in message
+    assert "--price-cents: must be a whole number of cents above zero" in message
     assert db_state() == before
 
 
