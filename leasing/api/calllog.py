@@ -44,7 +44,7 @@ def api_call_log_schedule(call: ApiCall, request: HttpRequest, response: HttpRes
     duration_ms = max(0, round((time.perf_counter() - call.started) * 1000))
     at = timezone.now()
     method = request.method or ""
-    path = request.path
+    path = request.path.replace("\x00", "")  # PostgreSQL text cannot hold NUL
     status = response.status_code
 
     def write() -> None:

@@ -14,9 +14,8 @@ from leasing.api.calls import api_call
 from leasing.api.errors import METHOD_NOT_ALLOWED, ApiError, service_error
 from leasing.api.ratelimit import rate_limit_consume
 from leasing.models import ApiKey
-from leasing.services.errors import ServiceError
+from leasing.services.errors import FieldProblem, ServiceError, ValidationFailed
 
-KeyedView = Callable[..., HttpResponse]
 View = Callable[..., HttpResponse]
 
 
@@ -30,13 +29,23 @@ def _method_not_allowed(request: HttpRequest, methods: tuple[str, ...]) -> ApiEr
     )
 
 
-def api_endpoint(*methods: str, scope: str) -> Callable[[KeyedView], View]:
+def _unknown_query(request: HttpRequest, known: tuple[str, ...]) -> None:
+    # A mistyped filter (?stauts=disconnected) must not quietly list something else.
+    unknown = [name for name in request.GET if name not in known]
+    if unknown:
+        raise ValidationFailed(
+            [FieldProblem(name[:100], "is not a known query parameter") for name in unknown]
+        )
+
+
+def api_endpoint(*methods: str, scope: str, query: tuple[str, ...] = ()) -> Callable[[View], View]:
     """A partner endpoint: the view gets the authenticated key after the first argument.
 
-    ApiError and service refusals raised by the view become the error envelope.
+    `query` names the query parameters it reads; any other one is a 422. ApiError and
+    service refusals raised by the view become the error envelope.
     """
 
-    def decorator(view: KeyedView) -> View:
+    def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, **kwargs: str) -> HttpResponse:
             call = api_call(request)
@@ -47,6 +56,7 @@ def api_endpoint(*methods: str, scope: str) -> Callable[[KeyedView], View]:
                 call.api_key = api_key
                 rate_limit_consume(call, api_key)
                 require_scope(api_key, scope)
+                _unknown_query(request, query)
                 return view(request, api_key, **kwargs)
             except ApiError as exc:
                 return exc.response(call)

@@ -16,6 +16,7 @@ REQUEST_STATUSES = ("requested", "assigned", "partial", "rejected")
 LEASE_STATUSES = (Lease.Status.ASSIGNED.value, Lease.Status.DISCONNECTED.value)
 SOCIAL_STATUSES = ("connected", "disconnected")
 BOOLEANS = ("true", "false")
+PLATFORM_PROBLEM = "must be a lower-case platform name (tiktok)"
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -57,9 +58,8 @@ class LeasedAccountFilter(django_filters.FilterSet):
         field_name="status",
         lookup_expr="exact",
         choices=_choices(LEASE_STATUSES),
+        # The view fills in `assigned` when the parameter is absent.
         error_messages=_invalid_choice(LEASE_STATUSES),
-        # The view fills in `assigned` when the parameter is absent; `status=` is wrong.
-        required=True,
     )
 
     class Meta:
@@ -78,9 +78,8 @@ class SocialAccountFilter(django_filters.FilterSet):
     platform = django_filters.CharFilter(
         field_name="account__platform",
         lookup_expr="exact",
-        validators=[
-            RegexValidator(r"^[a-z0-9_-]{1,32}$", "must be a lower-case platform name (tiktok)")
-        ],
+        validators=[RegexValidator(r"^[a-z0-9_-]{1,32}$", PLATFORM_PROBLEM)],
+        error_messages={"required": PLATFORM_PROBLEM},
     )
     status = django_filters.ChoiceFilter(
         field_name="status",
@@ -104,12 +103,19 @@ class SocialAccountFilter(django_filters.FilterSet):
 
 
 def filter_problems(filterset: django_filters.FilterSet) -> list[FieldProblem]:
-    if filterset.is_valid():
-        return []
-    return [
-        FieldProblem(name, " ".join(str(message) for message in messages))
-        for name, messages in filterset.errors.items()
-    ]
+    """Every bad filter value. An empty one (`?status=`) is bad too: django-filter would
+    read it as "no filter", which is not what a partner who sent it meant."""
+    problems = []
+    for name, declared in filterset.filters.items():
+        if name in filterset.data and filterset.data[name] == "":
+            messages = declared.extra.get("error_messages", {})
+            problems.append(FieldProblem(name, messages.get("required", "must not be empty")))
+    if not filterset.is_valid():
+        problems += [
+            FieldProblem(name, " ".join(str(message) for message in messages))
+            for name, messages in filterset.errors.items()
+        ]
+    return problems
 
 
 def query_with_default(query: QueryDict, **defaults: str) -> QueryDict | dict[str, Any]:

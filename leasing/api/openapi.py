@@ -389,7 +389,11 @@ _ERROR_RESPONSES: dict[str, tuple[str, tuple[str, ...]]] = {
         "(`details.reason` key_reused) or still in progress (`in_progress`).",
         (),
     ),
-    "422": ("VALIDATION: `details.fields` lists every wrong field.", ()),
+    "422": (
+        "VALIDATION: `details.fields` lists every wrong field (an unknown query parameter "
+        "is one too).",
+        (),
+    ),
     "429": ("RATE_LIMITED: this key's budget for the endpoint class is used up.", ("Retry-After",)),
     "500": ("INTERNAL: our fault; quote the requestId.", ()),
     "503": ("UNAVAILABLE: the database is unreachable; retry shortly.", ()),
@@ -528,7 +532,7 @@ def _paths() -> dict[str, Schema]:
                 "description": f"Poll a request's progress. Scope {LEASED_WRITE}.",
                 "tags": ["Leased accounts"],
                 "security": leased,
-                "responses": _responses(("200", "The request.", "LeaseRequest"), ("404",)),
+                "responses": _responses(("200", "The request.", "LeaseRequest"), ("404", "422")),
             },
         },
         "/v1/leased-accounts/requests/{requestId}": {
@@ -542,7 +546,7 @@ def _paths() -> dict[str, Schema]:
                 ),
                 "tags": ["Leased accounts"],
                 "security": leased,
-                "responses": _responses(("200", "The request.", "LeaseRequest"), ("404",)),
+                "responses": _responses(("200", "The request.", "LeaseRequest"), ("404", "422")),
             },
         },
         "/v1/projects/{projectId}/leased-accounts": {

@@ -18,6 +18,7 @@ REQUEST_FIELDS = ("projectId", "count", "niche", "target", "note", "requestId")
 NICHE_FIELDS = ("vertical", "audience", "language", "geo")
 RELEASE_FIELDS = ("reason",)
 _ECHO_MAX = 100
+NUL_PROBLEM = "must not contain NUL (\\u0000) characters"
 
 
 def _reject_constant(name: str) -> Any:
@@ -43,6 +44,21 @@ def json_body(request: HttpRequest, *, optional: bool = False) -> dict[str, Any]
     if not isinstance(data, dict):
         raise _bad_body("the request body must be a JSON object")
     return data
+
+
+def _nul_problems(data: dict[str, Any], prefix: str = "") -> list[FieldProblem]:
+    # PostgreSQL text cannot hold NUL; Django forms refuse it too.
+    return [
+        FieldProblem(f"{prefix}{name}", NUL_PROBLEM)
+        for name, value in data.items()
+        if isinstance(value, str) and "\x00" in value
+    ]
+
+
+def _without_redundant_nul(problems: list[FieldProblem]) -> list[FieldProblem]:
+    """Drop a NUL complaint about a field that is already wrong for another reason."""
+    other = {p.field for p in problems if p.problem != NUL_PROBLEM}
+    return [p for p in problems if p.problem != NUL_PROBLEM or p.field not in other]
 
 
 def _unknown(data: dict[str, Any], known: tuple[str, ...], prefix: str = "") -> list[FieldProblem]:
@@ -92,6 +108,8 @@ def lease_request_input(body: dict[str, Any], *, project_id: str) -> dict[str, A
         problems.append(FieldProblem("niche", "must be an object (vertical, audience, ...)"))
     else:
         problems += _unknown(niche, NICHE_FIELDS, prefix="niche.")
+        problems += _nul_problems(niche, prefix="niche.")
+    problems += _nul_problems(body)
     niche_fields: dict[str, Any] = niche if isinstance(niche, dict) else {}
 
     field_problems, geo = lease_request_problems(
@@ -108,6 +126,7 @@ def lease_request_input(body: dict[str, Any], *, project_id: str) -> dict[str, A
         # Already reported as one problem on `niche`.
         field_problems = [p for p in field_problems if not p.field.startswith("niche.")]
     problems += field_problems
+    problems = _without_redundant_nul(problems)
     if problems:
         raise ValidationFailed(sorted(problems, key=_body_order))
     return {
@@ -126,7 +145,7 @@ def release_input(body: dict[str, Any] | None) -> str:
     """The partner's reason for a release ("" when none)."""
     if body is None:
         return ""
-    problems = _unknown(body, RELEASE_FIELDS)
+    problems = _unknown(body, RELEASE_FIELDS) + _nul_problems(body)
     reason = body.get("reason")
     if reason is not None and not isinstance(reason, str):
         problems.append(FieldProblem("reason", "must be a string"))

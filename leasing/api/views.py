@@ -82,7 +82,7 @@ def lease_request_detail_any_project(
     return json_response(_request_items([found])[0])
 
 
-@api_endpoint("GET", scope=LEASED_WRITE)
+@api_endpoint("GET", scope=LEASED_WRITE, query=("status", "limit", "cursor"))
 def lease_request_list(request: HttpRequest, api_key: ApiKey, project_id: str) -> HttpResponse:
     project = selectors.project_of(api_key, project_id)
     filterset = LeaseRequestFilter(
@@ -96,7 +96,7 @@ def lease_request_list(request: HttpRequest, api_key: ApiKey, project_id: str) -
     return json_response({"items": _request_items(rows), "nextCursor": next_cursor})
 
 
-@api_endpoint("GET", scope=LEASED_WRITE)
+@api_endpoint("GET", scope=LEASED_WRITE, query=("status", "limit", "cursor"))
 def leased_account_list(request: HttpRequest, api_key: ApiKey, project_id: str) -> HttpResponse:
     project = selectors.project_of(api_key, project_id)
     filterset = LeasedAccountFilter(
@@ -134,7 +134,7 @@ def leased_account_release(
     return json_response(release_data(released))
 
 
-@api_endpoint("GET", scope=SOCIAL_READ)
+@api_endpoint("GET", scope=SOCIAL_READ, query=("leased", "platform", "status", "limit", "cursor"))
 def social_account_list(request: HttpRequest, api_key: ApiKey, project_id: str) -> HttpResponse:
     project = selectors.project_of(api_key, project_id)
     filterset = SocialAccountFilter(
