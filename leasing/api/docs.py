@@ -15,7 +15,7 @@ from django.templatetags.static import static
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from leasing.api.openapi import Schema, document
+from leasing.api.openapi import COMMON_HEADERS, Schema, document
 
 _CODE = re.compile(r"`([^`]+)`")
 
@@ -112,7 +112,8 @@ def _responses_table(doc: Schema, responses: Schema) -> SafeString:
     rows = []
     for status, response in responses.items():
         schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-        headers = ", ".join(response.get("headers", {}))
+        # Every response carries the common headers; list only the ones that are not.
+        headers = ", ".join(h for h in response.get("headers", {}) if h not in COMMON_HEADERS)
         rows.append((status, _type(schema), _text(response["description"]), headers))
     body = format_html_join(
         "\n",
@@ -121,7 +122,7 @@ def _responses_table(doc: Schema, responses: Schema) -> SafeString:
     )
     return format_html(
         "<h4>Responses</h4><table><thead><tr><th>Status</th><th>Body</th><th>When</th>"
-        "<th>Headers</th></tr></thead><tbody>{}</tbody></table>",
+        "<th>Extra headers</th></tr></thead><tbody>{}</tbody></table>",
         body,
     )
 

@@ -356,7 +356,7 @@ def _headers() -> dict[str, Schema]:
 
 
 # On every response, success or error.
-_COMMON_HEADERS = (
+COMMON_HEADERS = (
     "X-Request-Id",
     "RateLimit-Limit",
     "RateLimit-Remaining",
@@ -366,7 +366,7 @@ _COMMON_HEADERS = (
 
 
 def _header_refs(*extra: str) -> dict[str, Schema]:
-    return {name: {"$ref": f"#/components/headers/{name}"} for name in (*_COMMON_HEADERS, *extra)}
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in (*COMMON_HEADERS, *extra)}
 
 
 def _json(schema: Schema) -> dict[str, Schema]:
@@ -654,8 +654,11 @@ def document() -> Schema:
         "info": {
             "title": "Lease Desk partner API",
             "version": "1.0.0",
-            "description": f"{DESCRIPTION}\n{_limits_text()} Over budget: 429 RATE_LIMITED "
-            "with Retry-After.",
+            "description": (
+                f"{DESCRIPTION}\n{_limits_text()} Every response carries RateLimit-Limit, "
+                "RateLimit-Remaining, RateLimit-Reset (seconds) and X-RateLimit-Endpoint-Class; "
+                "over budget: 429 RATE_LIMITED with Retry-After."
+            ),
         },
         "tags": [
             {"name": "Leased accounts", "description": "Requests, leases and releases."},

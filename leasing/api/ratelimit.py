@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.db import connection
 from django.db.models import Field
@@ -54,6 +55,7 @@ def _column(name: str) -> str:
     return connection.ops.quote_name(field.column)
 
 
+@cache
 def _upsert_sql() -> str:
     table = connection.ops.quote_name(RateLimitWindow._meta.db_table)
     key_col, class_col = _column("api_key"), _column("endpoint_class")
