@@ -8,14 +8,7 @@ from typing import Any
 from django.http import HttpResponse
 
 from leasing.api.calls import ApiCall
-from leasing.services.errors import (
-    BillingExhausted,
-    Conflict,
-    InvalidState,
-    NotFound,
-    ServiceError,
-    ValidationFailed,
-)
+from leasing.services.errors import BillingExhausted, NotFound, ServiceError, ValidationFailed
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
@@ -132,8 +125,7 @@ def service_error(error: ServiceError) -> ApiError:
         return ApiError(402, BILLING_EXHAUSTED, error.message, details=error.details)
     if isinstance(error, NotFound):
         return ApiError(404, NOT_FOUND, error.message)
-    if isinstance(error, Conflict | InvalidState):
-        # InvalidState (a suspended partner, a request closed meanwhile) is a conflict
-        # with the current state of the resource; the contract has no other code for it.
-        return ApiError(409, CONFLICT, error.message, details=error.details)
+    # Conflict, InvalidState (a suspended partner, a request closed meanwhile) and any
+    # other refusal clash with the resource's current state; the contract's code for
+    # that is CONFLICT.
     return ApiError(409, CONFLICT, error.message, details=error.details)
