@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
 
 def htmx_region(request: HttpRequest, template_name: str) -> str | None:
@@ -52,4 +52,7 @@ def render_page(
             ).encode()
     # The same URL answers with a page or a fragment: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    # Live data about partners' money: never stored, and Back asks the server again
+    # (no-store also keeps the page out of the browser's back/forward cache).
+    add_never_cache_headers(response)
     return response

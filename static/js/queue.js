@@ -114,6 +114,16 @@
       detail.requestConfig.elt.id === REGION && detail.requestConfig.verb === "get";
   }
 
+  // Shareable URLs: leave the filters that are not set out of the query string.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get" || !event.detail.elt.matches("#queue-filters")) return;
+    var params = event.detail.parameters;
+    Object.keys(params).forEach(function (name) {
+      var value = params[name];
+      if (value === "" || (Array.isArray(value) && value.length === 0)) delete params[name];
+    });
+  });
+
   // Polling pauses while the tab is hidden: nobody is looking, and the database is spared.
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (isRefresh(event.detail) && document.hidden) event.preventDefault();

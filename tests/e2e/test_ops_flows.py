@@ -61,23 +61,29 @@ def test_filter_the_queue_then_reopen_the_shared_url(signed_in, new_context, ops
     expect(page).to_have_url(re.compile(r"vertical=tea"))
     expect(row(page, coffee)).to_have_count(0)
     expect(row(page, tea)).to_be_visible()
-    page.select_option("select[name=sort]", "newest")
+    page.select_option("#queue-filters select[name=sort]", "newest")
     expect(page).to_have_url(re.compile(r"sort=newest"))
     assert page.evaluate("window.noReload") is True  # filtered by htmx, no page load
     shared = page.url
+    assert "q=" not in shared  # filters left empty stay out of the link
 
     # Someone else opens the link: same filters, same rows.
     colleague = signed_in(factories.make_staff("ops", "olga_ops"))
     colleague.goto(shared)
     expect(colleague.locator("input[name=vertical]")).to_have_value("tea")
-    expect(colleague.locator("select[name=sort]")).to_have_value("newest")
+    expect(colleague.locator("#queue-filters select[name=sort]")).to_have_value("newest")
     expect(row(colleague, tea)).to_be_visible()
     expect(row(colleague, coffee)).to_have_count(0)
 
-    # Back returns to the unfiltered queue.
+    # Back steps through the filters, the form always matching the rows.
     page.go_back()
+    expect(page).not_to_have_url(re.compile(r"sort=newest"))
+    expect(page.locator("input[name=vertical]")).to_have_value("tea")
+    expect(page.locator("#queue-filters select[name=sort]")).to_have_value("oldest")
+    expect(row(page, coffee)).to_have_count(0)
     page.go_back()
     expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.locator("input[name=vertical]")).to_have_value("")
     expect(row(page, coffee)).to_be_visible()
 
 

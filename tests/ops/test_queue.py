@@ -255,6 +255,7 @@ def test_htmx_filter_gets_only_the_results_fragment(ops_client, project, htmx_he
     assert 'hx-get="/?vertical=coffee"' in body
     assert 'hx-trigger="every 30s"' in body
     assert "HX-Target" in response["Vary"]
+    assert "no-store" in response["Cache-Control"]
 
 
 def test_htmx_tab_gets_the_whole_queue_region(ops_client, project, htmx_headers):
