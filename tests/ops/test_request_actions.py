@@ -66,10 +66,12 @@ def test_anonymous_actions_are_redirected_to_login(anonymous, project, name):
         ("request-close", {"outcome": "rejected", "note": "no stock"}),
     ],
 )
-def test_support_gets_403_on_ops_actions(support_client, project, name, data):
+@pytest.mark.parametrize("role_client", ["support_client", "finance_client"])
+def test_roles_without_triage_get_403_on_ops_actions(request, project, name, data, role_client):
+    client = request.getfixturevalue(role_client)
     req = factories.make_request(project)
     before = snapshot()
-    response = support_client.post(url(name, req), data)
+    response = client.post(url(name, req), data)
     assert response.status_code == 403
     assert b"Your role can" in response.content
     assert snapshot() == before
@@ -80,6 +82,15 @@ def test_action_on_unknown_request_is_404(ops_client):
 
 
 # ------------------------------------------------------------------ claim / unclaim
+
+
+def test_admin_may_triage_too(admin_user, project):
+    req = factories.make_request(project)
+    client = Client()
+    client.force_login(admin_user)
+    client.post(url("request-claim", req))
+    req.refresh_from_db()
+    assert req.claimed_by_id == admin_user.pk
 
 
 def test_ops_claims_a_request(ops_client, ops_user, project):
