@@ -529,3 +529,10 @@ def test_anonymous_release_is_redirected(anonymous, lease):
     response = anonymous.post(release_url(lease), {"reason": "x"})
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+def test_fill_with_no_candidates_left_says_so_and_cannot_confirm(ops_client, project):
+    req = factories.make_request(project, count=2)
+    body = preview(ops_client, req, fill=2).content.decode()
+    assert "No ready account matches this search any more." in body
+    assert "disabled" in body.split("data-confirm-assign", 1)[1].split(">", 1)[0]
