@@ -7,18 +7,35 @@ and show the errors instead of silently ignoring a bad filter.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import OrderBy
 from django.http import QueryDict
 from django.utils import timezone
 
-from leasing.models import LeaseRequest, Organization
-from leasing.services.validation import country_code, language_problem
+from leasing.models import (
+    ApiCallLog,
+    AuditEvent,
+    Lease,
+    LeaseRequest,
+    LedgerEntry,
+    Organization,
+    PoolAccount,
+    PoolAccountTag,
+)
+from leasing.services.validation import (
+    country_code,
+    language_primary,
+    language_problem,
+    normalize_vertical,
+)
 
 CLAIMED_MINE = "mine"
 CLAIMED_UNCLAIMED = "unclaimed"
@@ -177,3 +194,550 @@ class QueueFilter(django_filters.FilterSet):
 
     def filter_sort(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.order_by(*QUEUE_SORTS[value])
+
+
+# =====================================================================================
+# Partners, pool, audit log and reports (the console pages of issue 5)
+# =====================================================================================
+
+# A partner is at risk when its wallet lasts under two weeks at the current burn, or the
+# next renewal day costs more than the wallet holds.
+AT_RISK_RUNWAY_DAYS = 14
+AT_RISK = "at_risk"
+
+
+def day_start(day: date) -> datetime:
+    """Midnight UTC opening `day`: dates in filters bound UTC timestamps."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _since(queryset: QuerySet[Any], name: str, value: date) -> QuerySet[Any]:
+    return queryset.filter(**{f"{name}__gte": day_start(value)})
+
+
+def _until(queryset: QuerySet[Any], name: str, value: date) -> QuerySet[Any]:
+    # Inclusive of the whole last day.
+    return queryset.filter(**{f"{name}__lt": day_start(value + timedelta(days=1))})
+
+
+class DateRangeForm(forms.Form):
+    """A FilterSet form whose `since` must not come after its `until`."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "must be on or after the start date")
+        return data
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"})
+
+
+def _partner_filter() -> django_filters.ModelChoiceFilter:
+    return django_filters.ModelChoiceFilter(
+        field_name="organization",
+        lookup_expr="exact",
+        queryset=Organization.objects.only("id", "name").order_by("name"),
+        label="Partner",
+        empty_label="All partners",
+        to_field_name="pk",
+    )
+
+
+# Partner list orderings, each ending on the primary key so paging is stable. Runway and
+# next renewal are empty for partners without active leases; those sort last.
+PARTNER_SORTS: dict[str, tuple[str | OrderBy, ...]] = {
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+    "burn": (F("burn_cents").desc(), "name", "id"),
+    "-burn": (F("burn_cents").asc(), "name", "id"),
+    "accounts": (F("active_accounts").desc(), "name", "id"),
+    "-accounts": (F("active_accounts").asc(), "name", "id"),
+    "balance": ("balance_cents", "name", "id"),
+    "-balance": ("-balance_cents", "name", "id"),
+    "runway": (F("runway_days").asc(nulls_last=True), "name", "id"),
+    "-runway": (F("runway_days").desc(nulls_last=True), "name", "id"),
+    "renewal": (F("next_renewal_at").asc(nulls_last=True), "name", "id"),
+    "-renewal": (F("next_renewal_at").desc(nulls_last=True), "name", "id"),
+    "open": (F("open_requests").desc(), "name", "id"),
+    "-open": (F("open_requests").asc(), "name", "id"),
+}
+PARTNER_SORT_LABELS = [
+    ("name", "Name A to Z"),
+    ("-name", "Name Z to A"),
+    ("burn", "Highest burn"),
+    ("-burn", "Lowest burn"),
+    ("accounts", "Most accounts"),
+    ("-accounts", "Fewest accounts"),
+    ("balance", "Lowest balance"),
+    ("-balance", "Highest balance"),
+    ("runway", "Shortest runway"),
+    ("-runway", "Longest runway"),
+    ("renewal", "Next renewal soonest"),
+    ("-renewal", "Next renewal latest"),
+    ("open", "Most open requests"),
+    ("-open", "Fewest open requests"),
+]
+
+
+class PartnerFilter(django_filters.FilterSet):
+    """The partner list. Works on a queryset annotated by selectors.partner_rows."""
+
+    q = django_filters.CharFilter(
+        field_name="name",
+        lookup_expr="icontains",
+        method="filter_search",
+        label="Search",
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "Partner name or org_ id",
+                "autocomplete": "off",
+            }
+        ),
+    )
+    status = django_filters.ChoiceFilter(
+        field_name="status",
+        lookup_expr="exact",
+        choices=Organization.Status.choices,
+        label="Status",
+        empty_label="Any status",
+    )
+    view = django_filters.ChoiceFilter(
+        field_name="at_risk",
+        lookup_expr="exact",
+        method="filter_view",
+        choices=[(AT_RISK, "At risk")],
+        label="Show",
+        empty_label="All partners",
+    )
+    sort = django_filters.ChoiceFilter(
+        field_name="name",
+        lookup_expr="exact",
+        method="filter_sort",
+        choices=PARTNER_SORT_LABELS,
+        label="Sort",
+        empty_label=None,
+    )
+
+    class Meta:
+        model = Organization
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        text = value.strip()
+        if not text:
+            return queryset
+        return queryset.filter(Q(**{f"{name}__icontains": text}) | Q(id__iexact=text))
+
+    def filter_view(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(**{name: True}) if value == AT_RISK else queryset
+
+    def filter_sort(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.order_by(*PARTNER_SORTS[value])
+
+
+API_CALL_ERRORS = "errors"
+API_CALL_OK = "ok"
+
+
+class ApiCallFilter(django_filters.FilterSet):
+    """The partner page's latest API calls: find one by request id, or only the failures."""
+
+    request_id = django_filters.CharFilter(
+        field_name="request_id",
+        lookup_expr="startswith",
+        method="filter_request_id",
+        label="Request id",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "req_01…", "autocomplete": "off"}
+        ),
+    )
+    outcome = django_filters.ChoiceFilter(
+        field_name="status",
+        lookup_expr="gte",
+        method="filter_outcome",
+        choices=[(API_CALL_ERRORS, "Errors only"), (API_CALL_OK, "Successful only")],
+        label="Outcome",
+        empty_label="All calls",
+    )
+
+    class Meta:
+        model = ApiCallLog
+        fields: list[str] = []
+
+    def filter_request_id(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        text = value.strip()
+        if not text:
+            return queryset
+        # Ids are "req_" and an upper-case ULID; people paste them in any case.
+        prefix, sep, rest = text.partition("_")
+        text = f"{prefix.lower()}_{rest.upper()}" if sep else text.upper()
+        return queryset.filter(**{f"{name}__startswith": text})
+
+    def filter_outcome(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        if value == API_CALL_ERRORS:
+            return queryset.filter(**{f"{name}__gte": 400})
+        return queryset.filter(**{f"{name}__lt": 400})
+
+
+POOL_SORTS: dict[str, tuple[str, ...]] = {
+    "followers": ("-followers", "id"),
+    "handle": ("handle", "id"),
+    "newest": ("-created_at", "-id"),
+    "warmed": ("warmed_since", "id"),
+}
+POOL_SORT_LABELS = [
+    ("followers", "Most followers"),
+    ("handle", "Handle A to Z"),
+    ("newest", "Newest in the pool"),
+    ("warmed", "Warmed longest"),
+]
+
+
+class PoolFilterForm(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("followers_min"), data.get("followers_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("followers_max", "must be at least the minimum")
+        return data
+
+
+def _tagged(kind: str, value: str) -> Exists:
+    return Exists(PoolAccountTag.objects.filter(account=OuterRef("pk"), kind=kind, value=value))
+
+
+class PoolFilter(django_filters.FilterSet):
+    """The pool list and the pool CSV."""
+
+    q = django_filters.CharFilter(
+        field_name="handle",
+        lookup_expr="icontains",
+        method="filter_search",
+        label="Handle",
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "@handle or sa_ id",
+                "autocomplete": "off",
+                "class": "js-filter-type",
+            }
+        ),
+    )
+    state = django_filters.MultipleChoiceFilter(
+        field_name="state",
+        lookup_expr="exact",
+        choices=PoolAccount.State.choices,
+        distinct=False,
+        label="State",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    vertical = django_filters.CharFilter(
+        field_name="tags__value",
+        lookup_expr="exact",
+        method="filter_vertical",
+        label="Vertical",
+        max_length=64,
+        widget=forms.TextInput(attrs={"placeholder": "coffee", "class": "js-filter-type"}),
+    )
+    language = django_filters.CharFilter(
+        field_name="language_primary",
+        lookup_expr="exact",
+        method="filter_language",
+        label="Language",
+        max_length=35,
+        validators=[_validate_language],
+        widget=forms.TextInput(attrs={"placeholder": "en", "class": "js-filter-type"}),
+    )
+    country = django_filters.CharFilter(
+        field_name="tags__value",
+        lookup_expr="exact",
+        method="filter_country",
+        label="Country",
+        max_length=2,
+        validators=[_validate_country],
+        widget=forms.TextInput(attrs={"placeholder": "US", "class": "js-filter-type"}),
+    )
+    followers_min = django_filters.NumberFilter(
+        field_name="followers",
+        lookup_expr="gte",
+        label="Followers from",
+        min_value=0,
+        widget=forms.NumberInput(attrs={"placeholder": "0", "min": "0", "class": "js-filter-type"}),
+    )
+    followers_max = django_filters.NumberFilter(
+        field_name="followers",
+        lookup_expr="lte",
+        label="Followers to",
+        min_value=0,
+        widget=forms.NumberInput(
+            attrs={"placeholder": "any", "min": "0", "class": "js-filter-type"}
+        ),
+    )
+    sort = django_filters.ChoiceFilter(
+        field_name="followers",
+        lookup_expr="exact",
+        method="filter_sort",
+        choices=POOL_SORT_LABELS,
+        label="Sort",
+        empty_label=None,
+    )
+
+    class Meta:
+        model = PoolAccount
+        fields: list[str] = []
+        form = PoolFilterForm
+
+    def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        text = value.strip().lstrip("@")
+        if not text:
+            return queryset
+        return queryset.filter(Q(**{f"{name}__icontains": text}) | Q(id__iexact=text))
+
+    def filter_vertical(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        vertical = normalize_vertical(value)
+        if not vertical:
+            return queryset
+        return queryset.filter(_tagged(PoolAccountTag.Kind.VERTICAL, vertical))
+
+    def filter_language(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(**{name: language_primary(value.strip())})
+
+    def filter_country(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        code = country_code(value)
+        if code is None:
+            return queryset
+        return queryset.filter(_tagged(PoolAccountTag.Kind.COUNTRY, code))
+
+    def filter_sort(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.order_by(*POOL_SORTS[value])
+
+
+# What the services record; the audit log offers these in its action filter.
+AUDIT_ACTIONS = [
+    ("api_key.issue", "API key issued"),
+    ("api_key.revoke", "API key revoked"),
+    ("lease.disconnect", "Lease ended"),
+    ("lease.renew", "Lease renewed"),
+    ("organization.onboard", "Partner onboarded"),
+    ("organization.set_price", "Price changed"),
+    ("organization.set_status", "Partner status changed"),
+    ("pool.create", "Account added"),
+    ("pool.import", "Pool import"),
+    ("pool.mark_ready", "Account marked ready"),
+    ("pool.mark_warming", "Account back to warming"),
+    ("pool.retire", "Account retired"),
+    ("project.create", "Project created"),
+    ("report.export", "Report downloaded"),
+    ("request.assign", "Accounts assigned"),
+    ("request.claim", "Request claimed"),
+    ("request.close_partial", "Request closed as partial"),
+    ("request.close_rejected", "Request rejected"),
+    ("request.create", "Request received"),
+    ("request.note", "Note added"),
+    ("request.unclaim", "Request unclaimed"),
+    ("staff.create", "Staff user created"),
+    ("wallet.adjustment", "Wallet adjustment"),
+    ("wallet.refund", "Wallet refund"),
+    ("wallet.top_up", "Wallet top-up"),
+]
+AUDIT_OBJECT_TYPES = [
+    ("organization", "Partner"),
+    ("project", "Project"),
+    ("api_key", "API key"),
+    ("pool_account", "Pool account"),
+    ("lease_request", "Request"),
+    ("lease", "Lease"),
+    ("report", "Report"),
+    ("user", "Staff user"),
+]
+
+
+def _staff_users() -> QuerySet[Any]:
+    return get_user_model().objects.filter(is_staff=True).order_by("username")
+
+
+class AuditFilter(django_filters.FilterSet):
+    actor = django_filters.ModelChoiceFilter(
+        field_name="actor_user",
+        lookup_expr="exact",
+        queryset=_staff_users(),
+        label="Staff user",
+        empty_label="Anyone",
+    )
+    actor_type = django_filters.ChoiceFilter(
+        field_name="actor_type",
+        lookup_expr="exact",
+        choices=AuditEvent.ActorType.choices,
+        label="Actor type",
+        empty_label="Any actor",
+    )
+    action = django_filters.ChoiceFilter(
+        field_name="action",
+        lookup_expr="exact",
+        choices=AUDIT_ACTIONS,
+        label="Action",
+        empty_label="Any action",
+    )
+    object_type = django_filters.ChoiceFilter(
+        field_name="object_type",
+        lookup_expr="exact",
+        choices=AUDIT_OBJECT_TYPES,
+        label="Object type",
+        empty_label="Any object",
+    )
+    object_id = django_filters.CharFilter(
+        field_name="object_id",
+        lookup_expr="exact",
+        label="Object id",
+        max_length=64,
+        widget=forms.TextInput(attrs={"placeholder": "org_…, sa_…, lease id", "type": "search"}),
+    )
+    partner = _partner_filter()
+    since = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="gte",
+        method=_since,
+        label="From",
+        widget=_date_input(),
+    )
+    until = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="lt",
+        method=_until,
+        label="To",
+        widget=_date_input(),
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []
+        form = DateRangeForm
+
+
+class LeaseReportFilter(django_filters.FilterSet):
+    """The leases CSV."""
+
+    partner = _partner_filter()
+    status = django_filters.ChoiceFilter(
+        field_name="status",
+        lookup_expr="exact",
+        choices=Lease.Status.choices,
+        label="Status",
+        empty_label="Active and disconnected",
+    )
+    since = django_filters.DateFilter(
+        field_name="assigned_at",
+        lookup_expr="gte",
+        method=_since,
+        label="Assigned from",
+        widget=_date_input(),
+    )
+    until = django_filters.DateFilter(
+        field_name="assigned_at",
+        lookup_expr="lt",
+        method=_until,
+        label="Assigned to",
+        widget=_date_input(),
+    )
+
+    class Meta:
+        model = Lease
+        fields: list[str] = []
+        form = DateRangeForm
+
+
+class LedgerFilter(django_filters.FilterSet):
+    """The wallet ledger CSV for a date range."""
+
+    partner = _partner_filter()
+    kind = django_filters.MultipleChoiceFilter(
+        field_name="kind",
+        lookup_expr="exact",
+        choices=LedgerEntry.Kind.choices,
+        distinct=False,
+        label="Kinds",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    since = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="gte",
+        method=_since,
+        label="From",
+        widget=_date_input(),
+    )
+    until = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="lt",
+        method=_until,
+        label="To",
+        widget=_date_input(),
+    )
+
+    class Meta:
+        model = LedgerEntry
+        fields: list[str] = []
+        form = DateRangeForm
+
+
+class BurnMonthlyFilter(django_filters.FilterSet):
+    """Burn by partner month by month: lease charges in a date range."""
+
+    partner = _partner_filter()
+    since = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="gte",
+        method=_since,
+        label="From",
+        widget=_date_input(),
+    )
+    until = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="lt",
+        method=_until,
+        label="To",
+        widget=_date_input(),
+    )
+
+    class Meta:
+        model = LedgerEntry
+        fields: list[str] = []
+        form = DateRangeForm
+
+
+RENEWAL_WINDOW_DAYS = 30
+RENEWAL_WINDOW_MAX = 90
+
+
+class RenewalsDueFilter(django_filters.FilterSet):
+    """Active leases renewing within `days` (default 30); overdue ones are included."""
+
+    partner = _partner_filter()
+    days = django_filters.NumberFilter(
+        field_name="next_renewal_at",
+        lookup_expr="lt",
+        method="filter_days",
+        label="Within days",
+        min_value=1,
+        max_value=RENEWAL_WINDOW_MAX,
+        widget=forms.NumberInput(attrs={"min": "1", "max": str(RENEWAL_WINDOW_MAX)}),
+    )
+
+    class Meta:
+        model = Lease
+        fields: list[str] = []
+
+    def __init__(self, data: QueryDict | None = None, *args: Any, **kwargs: Any) -> None:
+        data = data.copy() if data is not None else QueryDict(mutable=True)
+        if not data.get("days"):
+            data["days"] = str(RENEWAL_WINDOW_DAYS)
+        super().__init__(data, *args, **kwargs)
+
+    def filter_days(self, queryset: QuerySet[Any], name: str, value: Decimal) -> QuerySet[Any]:
+        return queryset.filter(**{f"{name}__lt": timezone.now() + timedelta(days=int(value))})

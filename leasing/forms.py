@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from leasing.models import LeaseRequest, RequestNote
+from leasing.models import ApiKey, LeaseRequest, RequestNote
 from leasing.selectors import QUEUE_MAX_PAGE, CandidateSearch
+from leasing.services.billing import MAX_MOVEMENT_CENTS, MAX_PRICE_CENTS, MEMO_MAX
+from leasing.services.partners import DEFAULT_SCOPES, SCOPES
 from leasing.services.requests import NOTE_MAX
 from leasing.services.validation import country_code, normalize_vertical
 
@@ -188,3 +191,149 @@ class AssignForm(forms.Form):
             )
         data["account"] = accounts
         return data
+
+
+# =====================================================================================
+# Partners (wallet, price, API keys), pool and search: the console pages of issue 5
+# =====================================================================================
+
+
+def _dollars_to_cents(value: Decimal) -> int:
+    return int((value * 100).to_integral_value())
+
+
+class DollarsField(forms.DecimalField):
+    """An amount typed in dollars ("1,250.50", "$40"); `cents()` gives whole cents."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().replace(",", "").replace("$", "", 1)
+            if value.startswith("-$"):
+                value = "-" + value[2:]
+        return super().to_python(value)
+
+
+def _memo_field() -> forms.CharField:
+    return forms.CharField(
+        label="Memo",
+        max_length=MEMO_MAX,
+        strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "Why the money moves (invoice, ticket…)"}),
+        error_messages={"required": "A memo is required: say why the money moves."},
+    )
+
+
+class TopUpForm(forms.Form):
+    amount = DollarsField(
+        label="Amount (USD)",
+        min_value=Decimal("0.01"),
+        max_value=Decimal(MAX_MOVEMENT_CENTS) / 100,
+        error_messages={"required": "Enter the amount to add."},
+    )
+    memo = _memo_field()
+
+    def amount_cents(self) -> int:
+        return _dollars_to_cents(self.cleaned_data["amount"])
+
+
+class AdjustmentForm(forms.Form):
+    amount = DollarsField(
+        label="Amount (USD, negative takes money out)",
+        min_value=-Decimal(MAX_MOVEMENT_CENTS) / 100,
+        max_value=Decimal(MAX_MOVEMENT_CENTS) / 100,
+        error_messages={"required": "Enter the adjustment, for example -25.00 or 40.00."},
+    )
+    memo = _memo_field()
+
+    def clean_amount(self) -> Decimal:
+        value: Decimal = self.cleaned_data["amount"]
+        if value == 0:
+            raise ValidationError("An adjustment of zero changes nothing.")
+        return value
+
+    def amount_cents(self) -> int:
+        return _dollars_to_cents(self.cleaned_data["amount"])
+
+
+class PriceForm(forms.Form):
+    price = DollarsField(
+        label="Price per account per month (USD)",
+        min_value=Decimal("0.01"),
+        max_value=Decimal(MAX_PRICE_CENTS) / 100,
+        error_messages={"required": "Enter the new monthly price."},
+    )
+
+    def price_cents(self) -> int:
+        return _dollars_to_cents(self.cleaned_data["price"])
+
+
+class ApiKeyIssueForm(forms.Form):
+    name = forms.CharField(
+        label="Label",
+        max_length=100,
+        required=False,
+        strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "production, staging…"}),
+    )
+    scopes = forms.MultipleChoiceField(
+        label="Scopes",
+        choices=[(scope, scope) for scope in SCOPES],
+        initial=DEFAULT_SCOPES,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one scope."},
+    )
+    tier = forms.ChoiceField(
+        label="Rate-limit tier", choices=ApiKey.Tier.choices, initial=ApiKey.Tier.STANDARD
+    )
+
+
+class RetireForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=2000,
+        strip=True,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "Banned, lost, owner took it back…"}
+        ),
+        error_messages={"required": "Say why the account is retired."},
+    )
+    # The lease the person saw and agreed to end; the view refuses when it is not the
+    # account's active lease any more.
+    confirm_lease = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+IMPORT_TOKEN_RE = r"^[0-9a-f]{32}$"
+
+
+class PoolImportForm(forms.Form):
+    file = forms.FileField(
+        label="Pool CSV",
+        error_messages={"required": "Choose the CSV file to check."},
+    )
+    token = forms.RegexField(regex=IMPORT_TOKEN_RE, widget=forms.HiddenInput)
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise ValidationError(
+                f"The file is {upload.size // 1_000_000} MB; the limit is "
+                f"{MAX_IMPORT_BYTES // 1_000_000} MB. Split it and import the parts."
+            )
+        return upload
+
+
+class PoolImportCommitForm(forms.Form):
+    token = forms.RegexField(regex=IMPORT_TOKEN_RE)
+
+
+MAX_IMPORT_BYTES = 100_000_000
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(max_length=200, required=False, strip=True)

@@ -8,24 +8,59 @@ region only runs the queries that region needs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from leasing.filters import QueueFilter
+from leasing.filters import (
+    AT_RISK_RUNWAY_DAYS,
+    ApiCallFilter,
+    AuditFilter,
+    PartnerFilter,
+    PoolFilter,
+    QueueFilter,
+    day_start,
+)
+from leasing.ids import id_prefix
 from leasing.models import (
+    ApiCallLog,
+    ApiKey,
     AuditEvent,
     Lease,
     LeaseRequest,
     LedgerEntry,
     Organization,
+    PoolAccount,
+    PoolAccountTag,
+    Project,
     RequestNote,
 )
+from leasing.money import format_cents
 from leasing.services.allocation import Candidate, candidates_rank
+from leasing.services.validation import language_primary, normalize_vertical
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser, AnonymousUser
@@ -310,3 +345,1072 @@ class RequestPage:
             )
         items.sort(key=lambda item: (item.at, item.order), reverse=True)
         return items[:TIMELINE_LIMIT]
+
+
+# =====================================================================================
+# Partners, pool, supply and demand, renewals, audit log and search (issue 5)
+# =====================================================================================
+
+T = TypeVar("T", bound=Model)
+
+PARTNER_PAGE_SIZE = 50
+POOL_PAGE_SIZE = 50
+AUDIT_PAGE_SIZE = 50
+MAX_PAGE = 200
+# Runway counts a month as 30 days: a little pessimistic, never optimistic.
+RUNWAY_MONTH_DAYS = 30
+PARTNER_LEASES_SHOWN = 100
+PARTNER_REQUESTS_SHOWN = 30
+PARTNER_LEDGER_SHOWN = 50
+PARTNER_CALLS_SHOWN = 50
+BURN_CHART_MONTHS = 12
+RENEWAL_HORIZON_DAYS = 30
+ACCOUNT_TRAIL_LIMIT = 200
+RECENT_RENEWALS_SHOWN = 50
+SEARCH_GROUP_LIMIT = 6
+CHARGE_KINDS = (LedgerEntry.Kind.LEASE_CHARGE, LedgerEntry.Kind.RENEWAL_CHARGE)
+
+
+def _can_view(user: AnyUser) -> bool:
+    return bool(user.is_authenticated and user.has_perm(DASHBOARD_PERMISSION))
+
+
+def organizations_visible_to(user: AnyUser) -> QuerySet[Organization]:
+    return Organization.objects.all() if _can_view(user) else Organization.objects.none()
+
+
+def pool_visible_to(user: AnyUser) -> QuerySet[PoolAccount]:
+    return PoolAccount.objects.all() if _can_view(user) else PoolAccount.objects.none()
+
+
+def ledger_visible_to(user: AnyUser) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.all() if _can_view(user) else LedgerEntry.objects.none()
+
+
+def audit_visible_to(user: AnyUser) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.all() if _can_view(user) else AuditEvent.objects.none()
+
+
+def api_calls_visible_to(user: AnyUser) -> QuerySet[ApiCallLog]:
+    return ApiCallLog.objects.all() if _can_view(user) else ApiCallLog.objects.none()
+
+
+@dataclass(frozen=True)
+class Paged(Generic[T]):
+    """One page of a list, found by fetching one row more than a page (no COUNT)."""
+
+    rows: list[T]
+    page: int
+    page_size: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def first_row_number(self) -> int:
+        return (self.page - 1) * self.page_size + 1
+
+    @property
+    def last_row_number(self) -> int:
+        return self.first_row_number + len(self.rows) - 1
+
+
+def paged(queryset: QuerySet[T], *, page: int, page_size: int) -> Paged[T]:
+    start = (page - 1) * page_size
+    rows = list(queryset[start : start + page_size + 1])
+    return Paged(
+        rows=rows[:page_size],
+        page=page,
+        page_size=page_size,
+        has_next=len(rows) > page_size and page < MAX_PAGE,
+    )
+
+
+# ----------------------------------------------------------------------- partners
+
+
+def _active_leases() -> QuerySet[Lease]:
+    """Active leases of the outer query's organization."""
+    return Lease.objects.filter(
+        organization=OuterRef("pk"), status=Lease.Status.ASSIGNED
+    ).order_by()
+
+
+def _count_of(queryset: QuerySet[Any], group: str) -> Coalesce:
+    counted = queryset.values(group).annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def partner_rows(queryset: QuerySet[Organization]) -> QuerySet[Organization]:
+    """Organizations with what the partner list shows, each figure a correlated subquery
+    served by the lease_org_status index, so the list is one query however many leases.
+    """
+    burn = _active_leases().values("organization").annotate(s=Sum("monthly_price_cents"))
+    next_day = (
+        _active_leases()
+        .annotate(day=TruncDate("next_renewal_at"))
+        .filter(day=OuterRef("next_renewal_day"))
+        .values("organization")
+        .annotate(s=Sum("monthly_price_cents"))
+    )
+    open_requests = LeaseRequest.objects.filter(
+        organization=OuterRef("pk"), status__in=LeaseRequest.OPEN_STATUSES
+    ).order_by()
+    return (
+        queryset.annotate(
+            burn_cents=Coalesce(Subquery(burn.values("s"), output_field=BigIntegerField()), 0),
+            active_accounts=_count_of(_active_leases(), "organization"),
+            next_renewal_at=Subquery(
+                _active_leases().order_by("next_renewal_at").values("next_renewal_at")[:1],
+                output_field=DateTimeField(),
+            ),
+            open_requests=_count_of(open_requests, "organization"),
+        )
+        .annotate(next_renewal_day=TruncDate("next_renewal_at"))
+        .annotate(
+            next_renewal_cents=Coalesce(
+                Subquery(next_day.values("s"), output_field=BigIntegerField()), 0
+            ),
+            runway_days=Case(
+                When(
+                    burn_cents__gt=0,
+                    then=ExpressionWrapper(
+                        F("balance_cents") * RUNWAY_MONTH_DAYS / F("burn_cents"),
+                        output_field=IntegerField(),
+                    ),
+                ),
+                default=Value(None, output_field=IntegerField()),
+            ),
+        )
+        .annotate(
+            at_risk=Case(
+                When(
+                    Q(runway_days__lt=AT_RISK_RUNWAY_DAYS)
+                    | Q(next_renewal_cents__gt=F("balance_cents")),
+                    then=Value(True),
+                ),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PartnerStats:
+    """The partner list's figures for one partner (from partner_rows)."""
+
+    balance_cents: int
+    price_cents: int
+    burn_cents: int
+    active_accounts: int
+    runway_days: int | None
+    next_renewal_at: datetime | None
+    next_renewal_cents: int
+    open_requests: int
+    at_risk: bool
+
+    @classmethod
+    def of(cls, org: Organization) -> PartnerStats:
+        return cls(
+            balance_cents=org.balance_cents,
+            price_cents=org.monthly_price_cents,
+            burn_cents=int(getattr(org, "burn_cents", 0) or 0),
+            active_accounts=int(getattr(org, "active_accounts", 0) or 0),
+            runway_days=getattr(org, "runway_days", None),
+            next_renewal_at=getattr(org, "next_renewal_at", None),
+            next_renewal_cents=int(getattr(org, "next_renewal_cents", 0) or 0),
+            open_requests=int(getattr(org, "open_requests", 0) or 0),
+            at_risk=bool(getattr(org, "at_risk", False)),
+        )
+
+    @property
+    def accounts_covered(self) -> int:
+        return self.balance_cents // self.price_cents if self.price_cents else 0
+
+    @property
+    def next_renewal_covered(self) -> bool:
+        return self.next_renewal_cents <= self.balance_cents
+
+
+@dataclass
+class PartnersPage:
+    filterset: PartnerFilter
+    paged: Paged[Organization] | None = None
+    at_risk_count: int = 0
+
+
+def partners_page(*, user: AnyUser, data: QueryDict, page: int) -> PartnersPage:
+    base = partner_rows(organizations_visible_to(user)).order_by("name", "id")
+    filterset = PartnerFilter(data, queryset=base)
+    # Partners are few (hundreds); counting the at-risk ones for the tab is cheap.
+    result = PartnersPage(filterset=filterset, at_risk_count=base.filter(Q(at_risk=True)).count())
+    if filterset.is_valid():
+        result.paged = paged(filterset.qs, page=page, page_size=PARTNER_PAGE_SIZE)
+    return result
+
+
+def partner_for_staff(*, user: AnyUser, pk: str) -> Organization:
+    return get_object_or_404(partner_rows(organizations_visible_to(user)), pk=pk)
+
+
+@dataclass(frozen=True)
+class MonthAmount:
+    month: date
+    cents: int
+
+
+@dataclass(frozen=True)
+class RenewalDay:
+    """Renewals falling on one day and whether the wallet, as it stands, covers them."""
+
+    day: date
+    leases: int
+    cents: int
+    cumulative_cents: int
+    covered: bool
+
+
+def _month_start(moment: date) -> date:
+    return moment.replace(day=1)
+
+
+def _months_back(first: date, months: int) -> list[date]:
+    """`months` month starts ending with `first`'s month, oldest first."""
+    out = [first]
+    for _ in range(months - 1):
+        out.append((out[-1] - timedelta(days=1)).replace(day=1))
+    return list(reversed(out))
+
+
+def renewal_days(
+    leases: QuerySet[Lease], *, balance_cents: int, until: datetime
+) -> list[RenewalDay]:
+    """A partner's renewals up to `until`, per day, walking the wallet down as they fall."""
+    rows = (
+        leases.filter(status=Lease.Status.ASSIGNED, next_renewal_at__lt=until)
+        .annotate(day=TruncDate("next_renewal_at"))
+        .values("day")
+        .annotate(n=Count("*"), cents=Sum("monthly_price_cents"))
+        .order_by("day")
+    )
+    days, total = [], 0
+    for row in rows:
+        total += int(row["cents"])
+        days.append(
+            RenewalDay(
+                day=row["day"],
+                leases=int(row["n"]),
+                cents=int(row["cents"]),
+                cumulative_cents=total,
+                covered=total <= balance_cents,
+            )
+        )
+    return days
+
+
+class PartnerPage:
+    """Support's 360 of one partner; each part is one query, run when first shown."""
+
+    def __init__(
+        self, *, organization: Organization, calls: ApiCallFilter, now: datetime | None = None
+    ) -> None:
+        self.organization = organization
+        self.stats = PartnerStats.of(organization)
+        self.calls_filter = calls
+        self.now = now or timezone.now()
+
+    @cached_property
+    def projects(self) -> list[Project]:
+        active = Lease.objects.filter(
+            project=OuterRef("pk"), status=Lease.Status.ASSIGNED
+        ).order_by()
+        open_requests = LeaseRequest.objects.filter(
+            project=OuterRef("pk"), status__in=LeaseRequest.OPEN_STATUSES
+        ).order_by()
+        return list(
+            Project.objects.filter(organization=self.organization)
+            .annotate(
+                active_leases=_count_of(active, "project"),
+                open_requests=_count_of(open_requests, "project"),
+            )
+            .order_by("name", "id")
+        )
+
+    def _leases(self, status: str) -> QuerySet[Lease]:
+        return Lease.objects.filter(organization=self.organization, status=status).select_related(
+            "account", "project", "request"
+        )
+
+    @cached_property
+    def _active_leases(self) -> list[Lease]:
+        rows = self._leases(Lease.Status.ASSIGNED).order_by("next_renewal_at", "id")
+        return list(rows[: PARTNER_LEASES_SHOWN + 1])
+
+    @property
+    def active_leases(self) -> list[Lease]:
+        return self._active_leases[:PARTNER_LEASES_SHOWN]
+
+    @property
+    def more_active_leases(self) -> bool:
+        return len(self._active_leases) > PARTNER_LEASES_SHOWN
+
+    @cached_property
+    def _ended_leases(self) -> list[Lease]:
+        rows = self._leases(Lease.Status.DISCONNECTED).order_by("-disconnected_at", "-id")
+        return list(rows[: PARTNER_LEASES_SHOWN + 1])
+
+    @property
+    def ended_leases(self) -> list[Lease]:
+        return self._ended_leases[:PARTNER_LEASES_SHOWN]
+
+    @property
+    def more_ended_leases(self) -> bool:
+        return len(self._ended_leases) > PARTNER_LEASES_SHOWN
+
+    @cached_property
+    def requests(self) -> list[LeaseRequest]:
+        """Open requests first (all of them), then the latest closed ones."""
+        partner_note = RequestNote.objects.filter(
+            request=OuterRef("pk"), visibility=RequestNote.Visibility.PARTNER
+        ).order_by("-created_at", "-id")
+        rows = (
+            LeaseRequest.objects.filter(organization=self.organization)
+            .select_related("project")
+            .annotate(
+                latest_partner_note=Subquery(partner_note.values("body")[:1]),
+                is_open_now=Case(
+                    When(status__in=LeaseRequest.OPEN_STATUSES, then=Value(0)),
+                    default=Value(1),
+                    output_field=IntegerField(),
+                ),
+            )
+            .order_by("is_open_now", "-submitted_at", "-id")
+        )
+        return list(rows[:PARTNER_REQUESTS_SHOWN])
+
+    @cached_property
+    def _ledger(self) -> list[LedgerEntry]:
+        rows = LedgerEntry.objects.filter(organization=self.organization).order_by(
+            "-created_at", "-id"
+        )
+        return list(rows[: PARTNER_LEDGER_SHOWN + 1])
+
+    @property
+    def ledger(self) -> list[LedgerEntry]:
+        return self._ledger[:PARTNER_LEDGER_SHOWN]
+
+    @property
+    def more_ledger(self) -> bool:
+        return len(self._ledger) > PARTNER_LEDGER_SHOWN
+
+    @cached_property
+    def api_keys(self) -> list[ApiKey]:
+        return list(
+            ApiKey.objects.filter(organization=self.organization)
+            .select_related("created_by", "revoked_by")
+            .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-id")
+        )
+
+    @cached_property
+    def api_calls(self) -> list[ApiCallLog]:
+        if not self.calls_filter.is_valid():
+            return []
+        return list(self.calls_filter.qs[:PARTNER_CALLS_SHOWN])
+
+    @cached_property
+    def burn_by_month(self) -> list[MonthAmount]:
+        """Lease charges per calendar month (UTC), the last 12 months, oldest first."""
+        months = _months_back(_month_start(self.now.date()), BURN_CHART_MONTHS)
+        rows = (
+            LedgerEntry.objects.filter(
+                organization=self.organization,
+                kind__in=CHARGE_KINDS,
+                created_at__gte=day_start(months[0]),
+            )
+            .annotate(month=TruncMonth("created_at"))
+            .values("month")
+            .annotate(cents=Sum("amount_cents"))
+        )
+        by_month = {_as_date(row["month"]): -int(row["cents"]) for row in rows}
+        return [MonthAmount(month=m, cents=by_month.get(m, 0)) for m in months]
+
+    @cached_property
+    def renewals(self) -> list[RenewalDay]:
+        return renewal_days(
+            Lease.objects.filter(organization=self.organization),
+            balance_cents=self.organization.balance_cents,
+            until=self.now + timedelta(days=RENEWAL_HORIZON_DAYS),
+        )
+
+    @property
+    def renewals_cents(self) -> int:
+        return self.renewals[-1].cumulative_cents if self.renewals else 0
+
+    @property
+    def first_uncovered(self) -> RenewalDay | None:
+        return next((day for day in self.renewals if not day.covered), None)
+
+    @cached_property
+    def summary(self) -> str:
+        return partner_safe_summary(self)
+
+
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def partner_safe_summary(page: PartnerPage) -> str:
+    """What support may paste to the partner: their own figures and partner-visible notes.
+
+    Internal notes, other partners and staff names never appear.
+    """
+    org, stats = page.organization, page.stats
+    lines = [
+        f"{org.name}: account summary ({page.now:%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"Wallet balance: {format_cents(stats.balance_cents)}",
+        f"Price per account: {format_cents(stats.price_cents)} per month",
+        f"Active accounts: {stats.active_accounts} "
+        f"({format_cents(stats.burn_cents)} per month in total)",
+    ]
+    if stats.next_renewal_at is not None:
+        lines.append(
+            f"Next renewal: {stats.next_renewal_at:%Y-%m-%d}, "
+            f"{format_cents(stats.next_renewal_cents)}"
+        )
+    if page.renewals:
+        covered = page.first_uncovered
+        lines.append(
+            f"Renewals in the next {RENEWAL_HORIZON_DAYS} days: "
+            f"{sum(d.leases for d in page.renewals)} account(s), "
+            f"{format_cents(page.renewals_cents)}"
+            + (
+                f"; the current balance covers them until {covered.day:%Y-%m-%d}"
+                if covered
+                else "; the current balance covers them all"
+            )
+        )
+    open_requests = [r for r in page.requests if r.is_open]
+    lines += ["", f"Open requests: {len(open_requests) or 'none'}"]
+    for r in open_requests:
+        lines.append(
+            f"- {r.request_key} ({r.project.name}): {r.assigned_count} of {r.count} "
+            f"{r.vertical} account(s) assigned, status {r.api_status}"
+        )
+    closed = [r for r in page.requests if not r.is_open][:5]
+    if closed:
+        lines += ["", "Recently closed requests:"]
+        for r in closed:
+            lines.append(
+                f"- {r.request_key} ({r.project.name}): {r.api_status}, "
+                f"{r.assigned_count} of {r.count} assigned"
+            )
+    noted = [r for r in page.requests if getattr(r, "latest_partner_note", None)]
+    if noted:
+        lines += ["", "Notes from Layers:"]
+        for r in noted:
+            lines.append(
+                f"- {r.request_key}: {first_line_of(str(getattr(r, 'latest_partner_note', '')))}"
+            )
+    return "\n".join(lines)
+
+
+def first_line_of(text: str, length: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= length else line[: length - 1].rstrip() + "…"
+
+
+# ----------------------------------------------------------------------- pool
+
+
+def pool_rows(queryset: QuerySet[PoolAccount]) -> QuerySet[PoolAccount]:
+    """Pool accounts with their active lease's partner (the partial unique index on
+    Lease.account makes each subquery one index probe)."""
+    lease = Lease.objects.filter(account=OuterRef("pk"), status=Lease.Status.ASSIGNED)
+    return queryset.annotate(
+        lease_partner_id=Subquery(lease.values("organization_id")[:1]),
+        lease_partner_name=Subquery(lease.values("organization__name")[:1]),
+        lease_project_name=Subquery(lease.values("project__name")[:1]),
+    )
+
+
+@dataclass
+class PoolPage:
+    filterset: PoolFilter
+    paged: Paged[PoolAccount] | None = None
+
+
+def pool_page(*, user: AnyUser, data: QueryDict, page: int) -> PoolPage:
+    base = pool_rows(pool_visible_to(user)).order_by("-followers", "id")
+    filterset = PoolFilter(data, queryset=base)
+    result = PoolPage(filterset=filterset)
+    if filterset.is_valid():
+        result.paged = paged(filterset.qs, page=page, page_size=POOL_PAGE_SIZE)
+    return result
+
+
+def pool_account_for_staff(*, user: AnyUser, pk: str) -> PoolAccount:
+    return get_object_or_404(pool_visible_to(user), pk=pk)
+
+
+class PoolAccountPage:
+    def __init__(self, *, account: PoolAccount) -> None:
+        self.account = account
+
+    @cached_property
+    def leases(self) -> list[Lease]:
+        return list(
+            Lease.objects.filter(account=self.account)
+            .select_related("organization", "project", "request")
+            .order_by("-assigned_at", "-id")
+        )
+
+    @cached_property
+    def active_lease(self) -> Lease | None:
+        return next((le for le in self.leases if le.status == Lease.Status.ASSIGNED), None)
+
+    @cached_property
+    def trail(self) -> list[AuditEvent]:
+        """The account's own events and those of its leases, newest first."""
+        lease_ids = [str(lease.pk) for lease in self.leases]
+        events = AuditEvent.objects.filter(
+            object_type="pool_account", object_id=self.account.pk
+        ) | AuditEvent.objects.filter(object_type="lease", object_id__in=lease_ids)
+        return list(events.order_by("-created_at", "-id")[:ACCOUNT_TRAIL_LIMIT])
+
+
+# ----------------------------------------------------------------------- supply and demand
+
+
+@dataclass
+class SupplyRow:
+    """Ready accounts against open requests' remaining counts, for one language ('' = any)."""
+
+    language: str
+    ready: int = 0
+    demand: int = 0
+    requests: int = 0
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.demand - self.ready)
+
+
+@dataclass
+class SupplyGroup:
+    """One vertical. A request that names a language can only use accounts in that
+    language; one that names none can use whatever the others leave over."""
+
+    vertical: str
+    rows: dict[str, SupplyRow] = field(default_factory=dict)
+
+    def row(self, language: str) -> SupplyRow:
+        return self.rows.setdefault(language, SupplyRow(language=language))
+
+    def _specific(self) -> list[SupplyRow]:
+        return [row for lang, row in self.rows.items() if lang]
+
+    @property
+    def ready(self) -> int:
+        return sum(row.ready for row in self.rows.values())
+
+    @property
+    def demand(self) -> int:
+        return sum(row.demand for row in self.rows.values())
+
+    @property
+    def requests(self) -> int:
+        return sum(row.requests for row in self.rows.values())
+
+    @property
+    def spare(self) -> int:
+        """Ready accounts left once every language's own demand is met."""
+        return sum(max(0, row.ready - row.demand) for row in self._specific())
+
+    @property
+    def shortfall(self) -> int:
+        """Accounts short: per language, plus any-language demand beyond the spare ones."""
+        specific = sum(row.shortfall for row in self._specific())
+        any_language = self.rows[""].demand if "" in self.rows else 0
+        return specific + max(0, any_language - self.spare)
+
+    @property
+    def language_rows(self) -> list[SupplyRow]:
+        """Languages, biggest shortfall first; the any-language demand last, set against
+        the spare accounts it can use."""
+        rows = sorted(
+            self._specific(),
+            key=lambda row: (-row.shortfall, -row.demand, -row.ready, row.language),
+        )
+        if "" in self.rows:
+            wanted = self.rows[""]
+            rows.append(
+                SupplyRow(
+                    language="",
+                    ready=self.spare,
+                    demand=wanted.demand,
+                    requests=wanted.requests,
+                )
+            )
+        return rows
+
+
+@dataclass
+class SupplyBoard:
+    groups: list[SupplyGroup]
+
+    @property
+    def ready(self) -> int:
+        return sum(g.ready for g in self.groups)
+
+    @property
+    def demand(self) -> int:
+        return sum(g.demand for g in self.groups)
+
+    @property
+    def shortfall(self) -> int:
+        return sum(g.shortfall for g in self.groups)
+
+    @property
+    def short_verticals(self) -> int:
+        return sum(1 for g in self.groups if g.shortfall)
+
+
+def supply_demand(*, user: AnyUser) -> SupplyBoard:
+    """Two grouped queries: ready accounts per vertical tag and language, and the open
+    requests' remaining counts per vertical and language. An account tagged with two
+    verticals counts as supply for both."""
+    groups: dict[str, SupplyGroup] = {}
+
+    def group(vertical: str) -> SupplyGroup:
+        return groups.setdefault(vertical, SupplyGroup(vertical=vertical))
+
+    ready = (
+        PoolAccountTag.objects.filter(
+            kind=PoolAccountTag.Kind.VERTICAL,
+            account__in=pool_visible_to(user).filter(state=PoolAccount.State.READY),
+        )
+        .values("value", "account__language_primary")
+        .annotate(n=Count("*"))
+    )
+    for row in ready:
+        group(row["value"]).row(row["account__language_primary"] or "?").ready += int(row["n"])
+    demand = (
+        requests_visible_to(user)
+        .filter(status__in=LeaseRequest.OPEN_STATUSES)
+        .values("vertical", "language")
+        .annotate(still_needed=Sum(F("count") - F("assigned_count")), n=Count("*"))
+        .order_by()
+    )
+    for wanted in demand:
+        target = group(normalize_vertical(wanted["vertical"])).row(
+            language_primary(wanted["language"])
+        )
+        target.demand += int(wanted["still_needed"] or 0)
+        target.requests += int(wanted["n"])
+    ordered = sorted(groups.values(), key=lambda g: (-g.shortfall, -g.demand, -g.ready, g.vertical))
+    return SupplyBoard(groups=ordered)
+
+
+# ----------------------------------------------------------------------- renewals
+
+
+@dataclass
+class PartnerRenewals:
+    organization_id: str
+    name: str
+    balance_cents: int
+    leases: int = 0
+    cents: int = 0
+    first_uncovered: date | None = None
+
+    @property
+    def shortfall_cents(self) -> int:
+        return max(0, self.cents - self.balance_cents)
+
+
+@dataclass
+class DayRenewals:
+    day: date
+    leases: int = 0
+    cents: int = 0
+    uncovered_cents: int = 0
+    partners: list[tuple[str, str, int, int, bool]] = field(default_factory=list)
+
+    @property
+    def overdue(self) -> bool:
+        return self.day < timezone.now().date()
+
+
+@dataclass
+class RenewalsBoard:
+    days: list[DayRenewals]
+    partners: list[PartnerRenewals]
+    recent_charges: list[LedgerEntry]
+    failures: list[Lease]
+    horizon_days: int
+
+    @property
+    def leases(self) -> int:
+        return sum(day.leases for day in self.days)
+
+    @property
+    def cents(self) -> int:
+        return sum(day.cents for day in self.days)
+
+    @property
+    def uncovered_partners(self) -> list[PartnerRenewals]:
+        return [p for p in self.partners if p.first_uncovered is not None]
+
+    @property
+    def uncovered_cents(self) -> int:
+        return sum(p.shortfall_cents for p in self.partners)
+
+
+def renewals_board(
+    *, user: AnyUser, now: datetime | None = None, days: int = RENEWAL_HORIZON_DAYS
+) -> RenewalsBoard:
+    """Renewals due in the next `days` days (and any overdue), per day and per partner.
+
+    Each partner's wallet is walked down day by day as it stands now (no future top-ups),
+    so a day is flagged where that partner's renewals stop being covered.
+    """
+    now = now or timezone.now()
+    rows = (
+        leases_visible_to(user)
+        .filter(status=Lease.Status.ASSIGNED, next_renewal_at__lt=now + timedelta(days=days))
+        .annotate(day=TruncDate("next_renewal_at"))
+        .values("day", "organization_id", "organization__name", "organization__balance_cents")
+        .annotate(n=Count("*"), cents=Sum("monthly_price_cents"))
+        .order_by("day", "organization__name")
+    )
+    by_day: dict[date, DayRenewals] = {}
+    partners: dict[str, PartnerRenewals] = {}
+    for row in rows:
+        org_id = row["organization_id"]
+        partner = partners.get(org_id)
+        if partner is None:
+            partner = partners[org_id] = PartnerRenewals(
+                organization_id=org_id,
+                name=row["organization__name"],
+                balance_cents=int(row["organization__balance_cents"]),
+            )
+        n, cents = int(row["n"]), int(row["cents"])
+        partner.leases += n
+        partner.cents += cents
+        covered = partner.cents <= partner.balance_cents
+        if not covered and partner.first_uncovered is None:
+            partner.first_uncovered = row["day"]
+        day = by_day.setdefault(row["day"], DayRenewals(day=row["day"]))
+        day.leases += n
+        day.cents += cents
+        if not covered:
+            day.uncovered_cents += min(cents, partner.cents - partner.balance_cents)
+        day.partners.append((org_id, partner.name, n, cents, covered))
+    recent = (
+        ledger_visible_to(user)
+        .filter(kind=LedgerEntry.Kind.RENEWAL_CHARGE)
+        .select_related("organization", "lease__account")
+        .order_by("-created_at", "-id")[:RECENT_RENEWALS_SHOWN]
+    )
+    failures = (
+        leases_visible_to(user)
+        .filter(
+            status=Lease.Status.DISCONNECTED,
+            disconnected_reason=Lease.Reason.BILLING_EXHAUSTED,
+        )
+        .select_related("organization", "account", "project")
+        .order_by("-disconnected_at", "-id")[:RECENT_RENEWALS_SHOWN]
+    )
+    return RenewalsBoard(
+        days=[by_day[d] for d in sorted(by_day)],
+        partners=sorted(
+            partners.values(),
+            key=lambda p: (p.first_uncovered is None, p.first_uncovered or date.max, p.name),
+        ),
+        recent_charges=list(recent),
+        failures=list(failures),
+        horizon_days=days,
+    )
+
+
+# ----------------------------------------------------------------------- audit log
+
+
+@dataclass
+class AuditPage:
+    filterset: AuditFilter
+    paged: Paged[AuditEvent] | None = None
+
+
+def audit_page(*, user: AnyUser, data: QueryDict, page: int) -> AuditPage:
+    base = audit_visible_to(user).select_related("organization").order_by("-created_at", "-id")
+    filterset = AuditFilter(data, queryset=base)
+    result = AuditPage(filterset=filterset)
+    if filterset.is_valid():
+        result.paged = paged(filterset.qs, page=page, page_size=AUDIT_PAGE_SIZE)
+    return result
+
+
+# ----------------------------------------------------------------------- search
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One thing the header search found. `kind` picks the page it opens."""
+
+    kind: str  # partner, project, account, request, api_call
+    pk: str
+    title: str
+    subtitle: str = ""
+    # The partner page a project or an API call opens on.
+    organization_id: str | None = None
+
+
+@dataclass
+class SearchResults:
+    query: str
+    exact: SearchHit | None = None
+    partners: list[SearchHit] = field(default_factory=list)
+    projects: list[SearchHit] = field(default_factory=list)
+    accounts: list[SearchHit] = field(default_factory=list)
+    requests: list[SearchHit] = field(default_factory=list)
+
+    @property
+    def groups(self) -> list[tuple[str, list[SearchHit]]]:
+        return [
+            (label, hits)
+            for label, hits in (
+                ("Partners", self.partners),
+                ("Projects", self.projects),
+                ("Handles", self.accounts),
+                ("Requests", self.requests),
+            )
+            if hits
+        ]
+
+    @property
+    def empty(self) -> bool:
+        return self.exact is None and not self.groups
+
+
+def _partner_hit(org: Organization) -> SearchHit:
+    return SearchHit("partner", org.pk, org.name, f"{org.pk} · {org.get_status_display()}")
+
+
+def _project_hit(project: Project) -> SearchHit:
+    return SearchHit(
+        "project",
+        project.pk,
+        project.name,
+        f"{project.organization.name} · {project.pk}",
+        organization_id=project.organization_id,
+    )
+
+
+def _account_hit(account: PoolAccount) -> SearchHit:
+    return SearchHit(
+        "account",
+        account.pk,
+        f"@{account.handle}",
+        f"{account.get_state_display()} · {account.followers:,} followers · {account.pk}",
+    )
+
+
+def _request_hit(r: LeaseRequest) -> SearchHit:
+    return SearchHit(
+        "request",
+        r.pk,
+        r.request_key,
+        f"{r.organization.name} · {r.project.name} · {r.get_status_display()}",
+        organization_id=r.organization_id,
+    )
+
+
+def find_by_id(*, user: AnyUser, text: str) -> SearchHit | None:
+    """The object an exact public id names (org_, prj_, sa_, lreq_, req_), or None."""
+    candidate = text.strip()
+    head, sep, tail = candidate.partition("_")
+    if sep:
+        # Ids are a lower-case prefix and an upper-case ULID; accept them in any case.
+        candidate = f"{head.lower()}_{tail.upper()}"
+    prefix = id_prefix(candidate)
+    if prefix == "org":
+        org = organizations_visible_to(user).filter(pk=candidate).first()
+        return _partner_hit(org) if org else None
+    if prefix == "prj":
+        project = (
+            Project.objects.filter(pk=candidate, organization__in=organizations_visible_to(user))
+            .select_related("organization")
+            .first()
+        )
+        return _project_hit(project) if project else None
+    if prefix == "sa":
+        account = pool_visible_to(user).filter(pk=candidate).first()
+        return _account_hit(account) if account else None
+    if prefix == "lreq":
+        found = requests_visible_to(user).filter(pk=candidate)
+        r = found.select_related("organization", "project").first()
+        return _request_hit(r) if r else None
+    if prefix == "req":
+        call = api_calls_visible_to(user).filter(request_id=candidate).first()
+        if call is None:
+            return None
+        return SearchHit(
+            "api_call",
+            call.request_id,
+            f"{call.method} {call.path}",
+            f"{call.status}{' ' + call.error_code if call.error_code else ''} · "
+            f"{call.created_at:%Y-%m-%d %H:%M:%S} UTC",
+            organization_id=call.organization_id,
+        )
+    return None
+
+
+def search_everything(
+    *, user: AnyUser, text: str, limit: int = SEARCH_GROUP_LIMIT
+) -> SearchResults:
+    """Partners, projects, handles and requests matching `text`, a few of each."""
+    query = text.strip()
+    results = SearchResults(query=query)
+    if not query:
+        return results
+    results.exact = find_by_id(user=user, text=query)
+    if len(query) < 2:
+        return results
+    handle = query.lstrip("@")
+    results.partners = [
+        _partner_hit(org)
+        for org in organizations_visible_to(user)
+        .filter(Q(name__icontains=query) | Q(pk__iexact=query))
+        .order_by("name")[:limit]
+    ]
+    results.projects = [
+        _project_hit(project)
+        for project in Project.objects.filter(organization__in=organizations_visible_to(user))
+        .filter(Q(name__icontains=query) | Q(pk__iexact=query))
+        .select_related("organization")
+        .order_by("name", "id")[:limit]
+    ]
+    if handle:
+        results.accounts = [
+            _account_hit(account)
+            for account in pool_visible_to(user)
+            .filter(Q(handle__istartswith=handle) | Q(pk__iexact=query))
+            .order_by("handle")[:limit]
+        ]
+    results.requests = [
+        _request_hit(r)
+        for r in requests_visible_to(user)
+        .filter(Q(request_key__istartswith=query) | Q(pk__iexact=query))
+        .select_related("organization", "project")
+        .order_by("-submitted_at", "-id")[:limit]
+    ]
+    return results
+
+
+# ----------------------------------------------------------------------- wallet previews
+
+
+def first_uncovered_day(days: list[RenewalDay], balance_cents: int) -> date | None:
+    """The first renewal day a wallet of `balance_cents` (and no top-up) cannot pay for."""
+    return next((d.day for d in days if d.cumulative_cents > balance_cents), None)
+
+
+def runway_days(balance_cents: int, burn_cents: int) -> int | None:
+    """Days the wallet lasts at the current burn (same rule as the partner list)."""
+    if burn_cents <= 0:
+        return None
+    return max(0, balance_cents) * RUNWAY_MONTH_DAYS // burn_cents
+
+
+@dataclass(frozen=True)
+class WalletEffect:
+    """What a top-up or an adjustment would do, shown before finance confirms it."""
+
+    stats: PartnerStats
+    amount_cents: int
+    renewals: list[RenewalDay]
+
+    @property
+    def before_cents(self) -> int:
+        return self.stats.balance_cents
+
+    @property
+    def after_cents(self) -> int:
+        return self.stats.balance_cents + self.amount_cents
+
+    @property
+    def allowed(self) -> bool:
+        """The ledger refuses a balance below zero; the preview says so first."""
+        return self.after_cents >= 0
+
+    @property
+    def covered_before(self) -> int:
+        return self.before_cents // self.stats.price_cents
+
+    @property
+    def covered_after(self) -> int:
+        return max(0, self.after_cents) // self.stats.price_cents
+
+    @property
+    def runway_before(self) -> int | None:
+        return runway_days(self.before_cents, self.stats.burn_cents)
+
+    @property
+    def runway_after(self) -> int | None:
+        return runway_days(self.after_cents, self.stats.burn_cents)
+
+    @property
+    def uncovered_before(self) -> date | None:
+        return first_uncovered_day(self.renewals, self.before_cents)
+
+    @property
+    def uncovered_after(self) -> date | None:
+        return first_uncovered_day(self.renewals, max(0, self.after_cents))
+
+    @property
+    def renewals_cents(self) -> int:
+        return self.renewals[-1].cumulative_cents if self.renewals else 0
+
+
+PRICE_EXAMPLE_COUNT = 5
+
+
+@dataclass(frozen=True)
+class PriceEffect:
+    """What a new price per account would change: new leases only."""
+
+    stats: PartnerStats
+    new_price_cents: int
+
+    @property
+    def change_cents(self) -> int:
+        return self.new_price_cents - self.stats.price_cents
+
+    @property
+    def change_percent(self) -> int:
+        return round(100 * self.change_cents / self.stats.price_cents)
+
+    @property
+    def covered_before(self) -> int:
+        return self.stats.balance_cents // self.stats.price_cents
+
+    @property
+    def covered_after(self) -> int:
+        return self.stats.balance_cents // self.new_price_cents
+
+    @property
+    def example_count(self) -> int:
+        return PRICE_EXAMPLE_COUNT
+
+    @property
+    def example_before_cents(self) -> int:
+        return PRICE_EXAMPLE_COUNT * self.stats.price_cents
+
+    @property
+    def example_after_cents(self) -> int:
+        return PRICE_EXAMPLE_COUNT * self.new_price_cents

@@ -31,6 +31,11 @@ TRIAGE = "leasing.triage_request"
 INTERNAL_NOTE = "leasing.add_internal_note"
 PARTNER_NOTE = "leasing.add_partner_note"
 RELEASE = "leasing.release_lease"
+POOL = "leasing.manage_pool"
+EXPORT = "leasing.export_reports"
+WALLET = "leasing.manage_wallet"
+PRICE = "leasing.set_price"
+API_KEYS = "leasing.manage_api_keys"
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 

@@ -1,0 +1,491 @@
+"""CSV reports: streamed in constant memory, safe to open in a spreadsheet, audited.
+
+A report is a header and a lazy iterator of rows. Rows come from `.iterator(chunk_size=…)`
+(a server-side cursor on PostgreSQL, `fetchmany` on SQLite) and go out as they are read, so
+a million rows cost the same memory as ten. Text cells that a spreadsheet would run as a
+formula (starting with = + - @, a tab or a carriage return) get a leading single quote;
+numbers the report itself computes (cents, counts) stay numbers so they still add up. The
+file is UTF-8 with a byte-order mark, which is what makes Excel read it as UTF-8.
+
+When the last row has gone out (or the download is abandoned), an audit event records who
+downloaded which report, with which filters, and how many rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncMonth
+from django.http import QueryDict, StreamingHttpResponse
+from django.utils import timezone
+
+from leasing.filters import (
+    BurnMonthlyFilter,
+    LeaseReportFilter,
+    LedgerFilter,
+    PoolFilter,
+    QueueFilter,
+    RenewalsDueFilter,
+)
+from leasing.models import Lease, LedgerEntry
+from leasing.selectors import (
+    CHARGE_KINDS,
+    leases_visible_to,
+    ledger_visible_to,
+    organizations_visible_to,
+    partner_rows,
+    pool_visible_to,
+    requests_visible_to,
+)
+from leasing.services.audit import Actor, audit_record
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 2000
+# Rows per chunk of bytes handed to the server: fewer, larger writes than one per row.
+ROWS_PER_WRITE = 500
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+
+
+def csv_cell(value: object) -> object:
+    """One cell as the csv module should write it, neutralised if it is text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        value = ";".join(str(item) for item in value)
+    text = str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    """A file-like object whose write() hands back what it was given, for csv.writer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def dollars(cents: int | None) -> Decimal | None:
+    return None if cents is None else Decimal(cents) / 100
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str  # queue, leases, burn, burn-monthly, ledger, renewals, pool
+    header: Sequence[str]
+    rows: Iterable[Sequence[object]]
+    filters: Mapping[str, Any]
+
+    def filename(self, today: date) -> str:
+        return f"lease-desk-{self.name}-{today.isoformat()}.csv"
+
+
+def csv_lines(report: Report, *, actor: Actor) -> Generator[bytes, None, None]:
+    """The report's bytes, header first; the audit event is written at the end."""
+    writer = csv.writer(_Echo())
+    count, complete = 0, False
+    try:
+        yield (BOM + writer.writerow(report.header)).encode()
+        chunk: list[str] = []
+        for row in report.rows:
+            chunk.append(writer.writerow([csv_cell(value) for value in row]))
+            count += 1
+            if len(chunk) >= ROWS_PER_WRITE:
+                yield "".join(chunk).encode()
+                chunk = []
+        if chunk:
+            yield "".join(chunk).encode()
+        complete = True
+    finally:
+        _record_export(report, actor=actor, rows=count, complete=complete)
+
+
+def _record_export(report: Report, *, actor: Actor, rows: int, complete: bool) -> None:
+    try:
+        audit_record(
+            actor=actor,
+            action="report.export",
+            object_type="report",
+            object_id=report.name,
+            after={"report": report.name, "filters": dict(report.filters), "rows": rows}
+            | ({} if complete else {"complete": False}),
+        )
+    except Exception:
+        # The file has gone out; failing loudly here would only cut its last bytes.
+        logger.exception("could not audit the %s export (%d rows)", report.name, rows)
+
+
+def csv_response(report: Report, *, actor: Actor) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        csv_lines(report, actor=actor), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{report.filename(timezone.now().date())}"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def filters_used(data: QueryDict, names: Iterable[str]) -> dict[str, Any]:
+    """The filters a report was asked for, as the audit event records them."""
+    used: dict[str, Any] = {}
+    for name in names:
+        values = [v for v in data.getlist(name) if v != ""]
+        if values:
+            used[name] = values if len(values) > 1 else values[0]
+    return used
+
+
+def _rows(queryset: QuerySet[Any], make: Callable[[Any], Sequence[object]]) -> Iterator[Any]:
+    for item in queryset.iterator(chunk_size=CHUNK_SIZE):
+        yield make(item)
+
+
+# ----------------------------------------------------------------------- the reports
+# Each takes an already-validated FilterSet and reads with values(), so no model instance
+# or related object is built per row.
+
+
+QUEUE_HEADER = [
+    "request_id",
+    "partner_request_id",
+    "status",
+    "partner_id",
+    "partner",
+    "project_id",
+    "project",
+    "vertical",
+    "language",
+    "countries",
+    "count",
+    "assigned",
+    "submitted_at",
+    "first_assigned_at",
+    "closed_at",
+    "claimed_by",
+    "target",
+]
+
+
+def queue_report(filterset: QueueFilter, data: QueryDict) -> Report:
+    rows = filterset.qs.values_list(
+        "id",
+        "request_key",
+        "status",
+        "organization_id",
+        "organization__name",
+        "project_id",
+        "project__name",
+        "vertical",
+        "language",
+        "geo",
+        "count",
+        "assigned_count",
+        "submitted_at",
+        "first_assigned_at",
+        "closed_at",
+        "claimed_by__username",
+        "target",
+    )
+    return Report("queue", QUEUE_HEADER, _rows(rows, list), filters_used(data, filterset.filters))
+
+
+def queue_filterset(*, user: Any, data: QueryDict, request: Any) -> QueueFilter:
+    # The latest-note subquery the queue page shows is not in the CSV; order as on screen.
+    return QueueFilter(data, queryset=requests_visible_to(user), request=request)
+
+
+LEASES_HEADER = [
+    "lease_id",
+    "status",
+    "partner_id",
+    "partner",
+    "project_id",
+    "project",
+    "account_id",
+    "handle",
+    "request_id",
+    "assigned_at",
+    "monthly_price_cents",
+    "periods_charged",
+    "next_renewal_at",
+    "disconnected_at",
+    "disconnected_reason",
+]
+
+
+def leases_filterset(*, user: Any, data: QueryDict) -> LeaseReportFilter:
+    return LeaseReportFilter(data, queryset=leases_visible_to(user).order_by("assigned_at", "id"))
+
+
+def leases_report(filterset: LeaseReportFilter, data: QueryDict) -> Report:
+    rows = filterset.qs.values_list(
+        "id",
+        "status",
+        "organization_id",
+        "organization__name",
+        "project_id",
+        "project__name",
+        "account_id",
+        "account__handle",
+        "request__request_key",
+        "assigned_at",
+        "monthly_price_cents",
+        "periods_charged",
+        "next_renewal_at",
+        "disconnected_at",
+        "disconnected_reason",
+    )
+    return Report("leases", LEASES_HEADER, _rows(rows, list), filters_used(data, filterset.filters))
+
+
+BURN_HEADER = [
+    "partner_id",
+    "partner",
+    "status",
+    "month",
+    "active_accounts",
+    "monthly_burn_cents",
+    "charged_this_month_cents",
+    "balance_cents",
+    "runway_days",
+]
+
+
+def burn_report(*, user: Any, data: QueryDict, now: datetime | None = None) -> Report:
+    """Burn by partner for the current month: what is running now and what was charged."""
+    now = now or timezone.now()
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    charged = (
+        LedgerEntry.objects.filter(
+            organization=OuterRef("pk"), kind__in=CHARGE_KINDS, created_at__gte=month_start
+        )
+        .order_by()
+        .values("organization")
+        .annotate(s=Sum("amount_cents"))
+        .values("s")
+    )
+    rows = (
+        partner_rows(organizations_visible_to(user))
+        .annotate(charged_cents=Subquery(charged))
+        .order_by("name", "id")
+        .values_list(
+            "id",
+            "name",
+            "status",
+            "active_accounts",
+            "burn_cents",
+            "charged_cents",
+            "balance_cents",
+            "runway_days",
+        )
+    )
+    month = month_start.date().strftime("%Y-%m")
+
+    def make(row: tuple[Any, ...]) -> list[object]:
+        pk, name, status, accounts, burn, charged_cents, balance, runway = row
+        return [pk, name, status, month, accounts, burn, -(charged_cents or 0), balance, runway]
+
+    return Report("burn", BURN_HEADER, _rows(rows, make), {"month": month})
+
+
+BURN_MONTHLY_HEADER = [
+    "partner_id",
+    "partner",
+    "month",
+    "charges",
+    "charged_cents",
+]
+
+
+def burn_monthly_filterset(*, user: Any, data: QueryDict) -> BurnMonthlyFilter:
+    return BurnMonthlyFilter(data, queryset=ledger_visible_to(user).filter(kind__in=CHARGE_KINDS))
+
+
+def burn_monthly_report(filterset: BurnMonthlyFilter, data: QueryDict) -> Report:
+    """Lease charges per partner per calendar month (UTC), oldest month first."""
+    rows = (
+        filterset.qs.annotate(month=TruncMonth("created_at"))
+        .values("organization_id", "organization__name", "month")
+        .annotate(n=Count("*"), cents=Sum("amount_cents"))
+        .order_by("month", "organization__name", "organization_id")
+        .values_list("organization_id", "organization__name", "month", "n", "cents")
+    )
+
+    def make(row: tuple[Any, ...]) -> list[object]:
+        pk, name, month, n, cents = row
+        return [pk, name, month.strftime("%Y-%m"), n, -int(cents)]
+
+    return Report(
+        "burn-monthly",
+        BURN_MONTHLY_HEADER,
+        _rows(rows, make),
+        filters_used(data, filterset.filters),
+    )
+
+
+LEDGER_HEADER = [
+    "entry_id",
+    "created_at",
+    "partner_id",
+    "partner",
+    "kind",
+    "amount_cents",
+    "balance_after_cents",
+    "amount",
+    "balance_after",
+    "memo",
+    "lease_id",
+    "handle",
+    "period",
+    "actor",
+]
+
+
+def ledger_filterset(*, user: Any, data: QueryDict) -> LedgerFilter:
+    # Time order, as the running balance was written; the id breaks ties.
+    return LedgerFilter(data, queryset=ledger_visible_to(user).order_by("created_at", "id"))
+
+
+def ledger_report(filterset: LedgerFilter, data: QueryDict) -> Report:
+    rows = filterset.qs.values_list(
+        "id",
+        "created_at",
+        "organization_id",
+        "organization__name",
+        "kind",
+        "amount_cents",
+        "balance_after_cents",
+        "memo",
+        "lease_id",
+        "lease__account__handle",
+        "period",
+        "actor_label",
+    )
+
+    def make(row: tuple[Any, ...]) -> list[object]:
+        pk, at, org, name, kind, amount, after, memo, lease, handle, period, actor = row
+        return [
+            pk,
+            at,
+            org,
+            name,
+            kind,
+            amount,
+            after,
+            dollars(amount),
+            dollars(after),
+            memo,
+            lease,
+            handle,
+            period,
+            actor,
+        ]
+
+    return Report("ledger", LEDGER_HEADER, _rows(rows, make), filters_used(data, filterset.filters))
+
+
+RENEWALS_HEADER = [
+    "next_renewal_at",
+    "lease_id",
+    "partner_id",
+    "partner",
+    "project",
+    "account_id",
+    "handle",
+    "amount_cents",
+    "partner_balance_cents",
+]
+
+
+def renewals_filterset(*, user: Any, data: QueryDict) -> RenewalsDueFilter:
+    return RenewalsDueFilter(
+        data,
+        queryset=leases_visible_to(user)
+        .filter(status=Lease.Status.ASSIGNED)
+        .order_by("next_renewal_at", "id"),
+    )
+
+
+def renewals_report(filterset: RenewalsDueFilter, data: QueryDict) -> Report:
+    rows = filterset.qs.values_list(
+        "next_renewal_at",
+        "id",
+        "organization_id",
+        "organization__name",
+        "project__name",
+        "account_id",
+        "account__handle",
+        "monthly_price_cents",
+        "organization__balance_cents",
+    )
+    filters = filters_used(data, filterset.filters)
+    filters.setdefault("days", filterset.form.cleaned_data.get("days"))
+    filters["days"] = int(filters["days"])
+    return Report("renewals", RENEWALS_HEADER, _rows(rows, list), filters)
+
+
+POOL_HEADER = [
+    "account_id",
+    "handle",
+    "platform",
+    "state",
+    "followers",
+    "verticals",
+    "language",
+    "countries",
+    "warmed_since",
+    "leased_to_partner_id",
+    "leased_to",
+    "retired_reason",
+    "created_at",
+]
+
+
+def pool_filterset(*, user: Any, data: QueryDict) -> PoolFilter:
+    lease = Lease.objects.filter(account=OuterRef("pk"), status=Lease.Status.ASSIGNED)
+    queryset = (
+        pool_visible_to(user)
+        .annotate(
+            leased_to_id=Subquery(lease.values("organization_id")[:1]),
+            leased_to=Subquery(lease.values("organization__name")[:1]),
+        )
+        .order_by("-followers", "id")
+    )
+    return PoolFilter(data, queryset=queryset)
+
+
+def pool_report(filterset: PoolFilter, data: QueryDict) -> Report:
+    rows = filterset.qs.values_list(
+        "id",
+        "handle",
+        "platform",
+        "state",
+        "followers",
+        "verticals",
+        "language",
+        "countries",
+        "warmed_since",
+        "leased_to_id",
+        "leased_to",
+        "retired_reason",
+        "created_at",
+    )
+    return Report("pool", POOL_HEADER, _rows(rows, list), filters_used(data, filterset.filters))
