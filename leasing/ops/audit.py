@@ -1,0 +1,35 @@
+"""The audit log: every recorded change, filtered by actor, action, object and date."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from leasing.forms import QueuePageForm
+from leasing.ops.access import DeskRequest, role_required
+from leasing.ops.listing import page_url
+from leasing.ops.render import render_page
+from leasing.selectors import audit_page
+
+
+@require_GET
+@role_required()
+def audit_view(request: DeskRequest) -> HttpResponse:
+    paging = QueuePageForm(request.GET)
+    page = audit_page(user=request.user, data=request.GET, page=paging.page_number())
+    path, data = reverse("ops:audit"), request.GET
+    context: dict[str, Any] = {
+        "nav": "audit",
+        "page": page,
+        "paging_errors": paging.errors.get("page"),
+        "reset_url": path,
+    }
+    if page.paged:
+        if page.paged.has_previous:
+            context["previous_url"] = page_url(path, data, page.paged.page - 1)
+        if page.paged.has_next:
+            context["next_url"] = page_url(path, data, page.paged.page + 1)
+    return render_page(request, "audit/log.html", context)

@@ -1,0 +1,197 @@
+"""The pool: the account list, an account's page and its state changes, and the supply
+and demand board. The CSV import lives in pool_import.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseBase
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from leasing.forms import QueuePageForm, RetireForm
+from leasing.models import Lease, PoolAccount
+from leasing.ops.access import EXPORT, POOL, DeskRequest, actor_for, role_required
+from leasing.ops.charts import Group, Series, bar_chart
+from leasing.ops.listing import page_url
+from leasing.ops.navigation import HttpResponseSeeOther
+from leasing.ops.render import render_page
+from leasing.selectors import (
+    PoolAccountPage,
+    SupplyBoard,
+    pool_account_for_staff,
+    pool_page,
+    supply_demand,
+)
+from leasing.services.errors import ServiceError
+from leasing.services.pool import (
+    pool_account_mark_ready,
+    pool_account_mark_warming,
+    pool_account_retire,
+)
+
+SUPPLY_CHART_VERTICALS = 12
+
+
+@require_GET
+@role_required()
+def pool_view(request: DeskRequest) -> HttpResponse:
+    paging = QueuePageForm(request.GET)
+    page = pool_page(user=request.user, data=request.GET, page=paging.page_number())
+    path, data = reverse("ops:pool"), request.GET
+    query = data.copy()
+    query.pop("page", None)
+    context: dict[str, Any] = {
+        "nav": "pool",
+        "page": page,
+        "paging_errors": paging.errors.get("page"),
+        "reset_url": path,
+        "export_url": f"{reverse('ops:report-pool')}?{query.urlencode()}",
+        "can_export": request.user.has_perm(EXPORT),
+        "can_manage": request.user.has_perm(POOL),
+    }
+    if page.paged:
+        if page.paged.has_previous:
+            context["previous_url"] = page_url(path, data, page.paged.page - 1)
+        if page.paged.has_next:
+            context["next_url"] = page_url(path, data, page.paged.page + 1)
+    return render_page(request, "pool/list.html", context)
+
+
+def render_account_page(
+    request: DeskRequest,
+    account: PoolAccount,
+    *,
+    retire_form: RetireForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    page = PoolAccountPage(account=account)
+    lease = page.active_lease
+    form = retire_form or RetireForm()
+    context = {
+        "nav": "pool",
+        "account": account,
+        "page": page,
+        "lease": lease,
+        "retire_form": form,
+        "can_manage": request.user.has_perm(POOL),
+    }
+    return render_page(request, "pool/account.html", context, status=status)
+
+
+@require_GET
+@role_required()
+def account_view(request: DeskRequest, pk: str) -> HttpResponse:
+    account = pool_account_for_staff(user=request.user, pk=pk)
+    return render_account_page(request, account)
+
+
+def _account_url(account: PoolAccount) -> str:
+    return reverse("ops:pool-account", args=[account.pk])
+
+
+@require_POST
+@role_required(POOL)
+def mark_ready_view(request: DeskRequest, pk: str) -> HttpResponseBase:
+    account = pool_account_for_staff(user=request.user, pk=pk)
+    try:
+        pool_account_mark_ready(account=account, actor=actor_for(request))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"@{account.handle} is ready: it can be assigned now.")
+    return HttpResponseSeeOther(_account_url(account))
+
+
+@require_POST
+@role_required(POOL)
+def mark_warming_view(request: DeskRequest, pk: str) -> HttpResponseBase:
+    account = pool_account_for_staff(user=request.user, pk=pk)
+    try:
+        pool_account_mark_warming(account=account, actor=actor_for(request))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"@{account.handle} is back to warming.")
+    return HttpResponseSeeOther(_account_url(account))
+
+
+@require_POST
+@role_required(POOL)
+def retire_view(request: DeskRequest, pk: str) -> HttpResponseBase:
+    """Retire an account. When it is leased, the form must carry the lease the person saw
+    and ticked to confirm; if the account changed hands since, nothing happens and the page
+    asks again, naming the partner who would lose it now."""
+    account = pool_account_for_staff(user=request.user, pk=pk)
+    form = RetireForm(request.POST)
+    if form.is_valid():
+        lease = (
+            Lease.objects.filter(account=account, status=Lease.Status.ASSIGNED)
+            .select_related("organization")
+            .first()
+        )
+        confirmed = form.cleaned_data["confirm_lease"]
+        if lease is not None and confirmed != lease.pk:
+            form.add_error(
+                None,
+                f"@{account.handle} is leased to {lease.organization.name}. Retiring it "
+                f"disconnects that lease as account_lost: tick the confirmation to go ahead.",
+            )
+        else:
+            try:
+                ended = pool_account_retire(
+                    account=account, reason=form.cleaned_data["reason"], actor=actor_for(request)
+                )
+            except ServiceError as exc:
+                form.add_error(None, exc.message)
+            else:
+                text = f"@{account.handle} is retired."
+                if ended is not None:
+                    text += f" {ended.organization.name}'s lease was disconnected (account_lost)."
+                messages.success(request, text)
+                return HttpResponseSeeOther(_account_url(account))
+    return render_account_page(request, account, retire_form=form, status=422)
+
+
+# ----------------------------------------------------------------------- supply and demand
+
+
+def _supply_chart(board: SupplyBoard) -> Any:
+    shown = board.groups[:SUPPLY_CHART_VERTICALS]
+    return bar_chart(
+        title="Ready accounts against open demand, per vertical",
+        description=(
+            "For each vertical, the ready accounts in the pool next to the accounts open "
+            "requests still need. Verticals short of accounts are highlighted."
+        ),
+        series=[
+            Series("ready", "Ready"),
+            Series("demand", "Still needed"),
+            Series("short", "Short (no account in the language asked for)"),
+        ],
+        groups=[
+            Group(
+                label=g.vertical if len(g.vertical) <= 14 else g.vertical[:13] + "…",
+                title=g.vertical,
+                values=[g.ready, g.demand, g.shortfall],
+                flagged=g.shortfall > 0,
+            )
+            for g in shown
+        ],
+        width=1080,
+        height=260,
+    )
+
+
+@require_GET
+@role_required()
+def supply_view(request: DeskRequest) -> HttpResponse:
+    board = supply_demand(user=request.user)
+    context = {
+        "nav": "supply",
+        "board": board,
+        "chart": _supply_chart(board) if board.groups else None,
+        "chart_limit": SUPPLY_CHART_VERTICALS,
+    }
+    return render_page(request, "pool/supply.html", context)
