@@ -21,10 +21,10 @@ migrate: venv
 	$(BIN)/python manage.py migrate --no-input
 
 demo: migrate
-	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py seed_demo --if-empty --base-url http://$(HOST):$(PORT)
 
 run: demo
-	$(BIN)/python manage.py demo_logins
+	$(BIN)/python manage.py demo_logins --base-url http://$(HOST):$(PORT)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: venv

@@ -62,7 +62,8 @@ from leasing.services.requests import (
 from leasing.services.staff import staff_create
 
 SEED = 20240611
-DEMO_URLS = ("http://127.0.0.1:8000/", "http://127.0.0.1:8000/admin/")
+# Where `make run` serves by default; demo_logins and seed_demo take --base-url.
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True)

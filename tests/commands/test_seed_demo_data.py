@@ -153,3 +153,10 @@ def test_the_example_pool_file_imports_alongside_the_demo(run, seeded):
     result = run("import_pool", str(Path(settings.BASE_DIR) / "docs" / "examples" / "pool.csv"))
 
     assert "Imported 10 account(s)" in result.out
+
+
+@pytest.mark.django_db
+def test_demo_logins_names_the_address_make_run_serves_on():
+    out = StringIO()
+    call_command("demo_logins", "--base-url", "http://127.0.0.1:8100/", stdout=out)
+    assert "dashboard http://127.0.0.1:8100/  admin http://127.0.0.1:8100/admin/" in out.getvalue()

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from leasing.demo import DEMO_PARTNERS, demo_seed
+from leasing.demo import DEFAULT_BASE_URL, DEMO_PARTNERS, demo_seed
 from leasing.management.commands._common import service_errors
 from leasing.models import Organization
 
@@ -25,6 +25,11 @@ class Command(BaseCommand):
             "--if-empty",
             action="store_true",
             help="do nothing when the database already has any partner (used by make run)",
+        )
+        parser.add_argument(
+            "--base-url",
+            default=DEFAULT_BASE_URL,
+            help=f"server address used in the printed curl example (default {DEFAULT_BASE_URL})",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -68,6 +73,6 @@ class Command(BaseCommand):
             f"  {result.showcase_key}",
             "Try it:",
             f'  curl -H "Authorization: Bearer {result.showcase_key}" '
-            f"http://127.0.0.1:8000/v1/projects/{result.showcase_project_id}/leased-accounts",
+            f"{options['base_url'].rstrip('/')}/v1/projects/{result.showcase_project_id}/leased-accounts",
         ]
         self.stdout.write("\n".join(lines))
