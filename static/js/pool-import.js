@@ -55,6 +55,16 @@
     if (figure) show(Number(figure.getAttribute("data-progress-percent")), figure.textContent.trim());
   });
 
+  // Once the import is done the page is on its way to the pool list and the token is
+  // spent: a poll still in flight gets a 404. That is not news; don't flash it.
+  document.addEventListener("htmx:responseError", function (event) {
+    var path = event.detail.requestConfig && event.detail.requestConfig.path;
+    if (path && path.indexOf("/pool/import/progress/") !== -1) {
+      stop();
+      event.stopPropagation();
+    }
+  }, true);
+
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = uploadForm();
     if (!form || event.detail.elt !== form) return;
