@@ -264,3 +264,20 @@ def test_only_admin_manages_keys(request, client_name, partner):
     key.refresh_from_db()
     assert key.revoked_at is None
     assert ApiKey.objects.filter(organization=partner).count() == 1
+
+
+def test_finance_tops_up_but_may_not_assign_or_release(finance_client, partner, project):
+    req = factories.make_request(project, count=1)
+    account = factories.make_account()
+    before = snapshot()
+    response = finance_client.post(
+        reverse("ops:request-assign", args=[req.pk]), {"account": [account.pk]}
+    )
+    assert response.status_code == 403
+    assert snapshot() == before
+    assert (
+        finance_client.post(
+            url("partner-top-up", partner), {"amount": "1", "memo": "x"}
+        ).status_code
+        == 303
+    )
