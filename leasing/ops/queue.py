@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from leasing.forms import BulkClaimForm, QueuePageForm
 from leasing.models import LeaseRequest
-from leasing.ops.access import TRIAGE, DeskRequest, actor_for, role_required
+from leasing.ops.access import EXPORT, TRIAGE, DeskRequest, actor_for, role_required
 from leasing.ops.navigation import redirect_back
 from leasing.ops.render import render_page
 from leasing.selectors import QueuePage, queue_page, requests_visible_to
@@ -30,13 +30,15 @@ class Tab:
     count: int | None = None
 
 
-def _url_with(data: QueryDict, **changes: list[str]) -> str:
+def _url_with(data: QueryDict, base: str | None = None, **changes: list[str]) -> str:
+    """The queue's URL (or `base`, e.g. its CSV export) with the same filters."""
+    base = base or reverse("ops:queue")
     query = data.copy()
     query.pop("page", None)
     for key, values in changes.items():
         query.setlist(key, values)
     encoded = query.urlencode()
-    return f"{reverse('ops:queue')}?{encoded}" if encoded else reverse("ops:queue")
+    return f"{base}?{encoded}" if encoded else base
 
 
 def _status_tabs(data: QueryDict, page: QueuePage) -> list[Tab]:
@@ -80,6 +82,8 @@ def queue_view(request: DeskRequest) -> HttpResponse:
         "next_url": _url_with(data, page=[str(page.page + 1)]) if page.has_next else "",
         "reset_url": reverse("ops:queue"),
         "can_triage": request.user.has_perm(TRIAGE),
+        "can_export": request.user.has_perm(EXPORT),
+        "export_url": _url_with(data, base=reverse("ops:report-queue")),
         "refreshed_at": timezone.now(),
     }
     return render_page(request, "ops/queue.html", context)

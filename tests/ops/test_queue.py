@@ -415,3 +415,17 @@ def test_htmx_bulk_claim_lands_on_the_refreshed_fragment_with_the_message(
     assert 'id="messages" class="messages" aria-live="polite" hx-swap-oob="true"' in body
     assert "Claimed 1 request." in body
     assert 'chip chip-accent">Yours' in body
+
+
+def test_queue_offers_the_filtered_csv_to_exporters(client, ops_user):
+    client.force_login(ops_user)
+    response = client.get("/", {"vertical": "coffee", "status": ["requested"], "page": "2"})
+    assert b'href="/reports/queue.csv?vertical=coffee&amp;status=requested" download' in (
+        response.content
+    )
+
+
+def test_queue_hides_the_csv_from_support(client, support_user):
+    client.force_login(support_user)
+    response = client.get("/", {"vertical": "coffee"})
+    assert b"/reports/queue.csv" not in response.content
