@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -91,15 +92,20 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
     "leasing.apps.LeasingConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Request id, error envelope, rate-limit headers and call log for /v1 only; early so
     # it also wraps responses the middleware below produces.
     "leasing.api.middleware.ApiMiddleware",
+    # The dashboard's answer to a database outage: a friendly 503 page, not a 500.
+    "leasing.ops.faults.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -107,6 +113,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a refused sign-in (too many failures) into the lockout page; last, per its docs.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "leasing.urls"
@@ -185,6 +193,44 @@ STORAGES = {
 LOGIN_URL = "ops:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "ops:login"
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is refused for AXES_COOLOFF_MINUTES, even with the
+# right password. Attempts live in the database, so the count holds across server
+# processes. Keyed on the pair so a stranger cannot lock a colleague out from elsewhere.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "leasing.security.lockout_response"
+AXES_ENABLE_ADMIN = False  # the admin is a read-only window onto our own data
+AXES_VERBOSE = False
+
+# Content-Security-Policy on every response: scripts, styles and everything else only from
+# our own origin, so no inline script or style attribute runs (htmx is configured for
+# this in base.html). The API's JSON and its docs page get the same header.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# The largest body read into memory (file uploads such as the pool CSV are streamed and
+# not counted). A partner API body is a few kilobytes at most; a bigger one is refused
+# with a 400 (the API's VALIDATION envelope, the dashboard's "bad request" page).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024, minimum=1024)
 
 # Money: the default monthly price of one leased account, in cents.
 DEFAULT_MONTHLY_PRICE_CENTS = 15000

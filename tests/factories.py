@@ -3,6 +3,7 @@ ledger and the cached balance agree in every test."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from datetime import date
 from typing import Any
@@ -19,6 +20,26 @@ from leasing.services.staff import staff_create
 
 _seq = itertools.count(1)
 SYSTEM = Actor.for_system("tests")
+
+
+def restore_role_groups() -> None:
+    """The role groups, as migration 0002 makes them.
+
+    Transactional tests (live server, parallel processes) commit, so the database is
+    flushed after each one, and the flush takes the migration-made groups with it.
+    """
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    roles = importlib.import_module("leasing.migrations.0002_roles").ROLES
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    for role, codenames in roles.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(
+            Permission.objects.filter(content_type__app_label="leasing", codename__in=codenames)
+        )
 
 
 def make_staff(role: str, username: str | None = None) -> AbstractUser:

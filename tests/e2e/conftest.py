@@ -6,7 +6,6 @@ where it does not.
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
+
+from tests import factories
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -63,18 +64,7 @@ def staff_roles(transactional_db):
     here: under Playwright's event loop Django hands this thread a different connection
     object from the one the test database was serialized on.)
     """
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-
-    roles = importlib.import_module("leasing.migrations.0002_roles").ROLES
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0)
-    for role, codenames in roles.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set(
-            Permission.objects.filter(content_type__app_label="leasing", codename__in=codenames)
-        )
+    factories.restore_role_groups()
 
 
 @pytest.fixture(scope="session")
@@ -100,12 +90,39 @@ def new_context(browser, live_server):
             base_url=live_server.url, viewport={"width": 1400, "height": 900}
         )
         context.set_default_timeout(10_000)
+        watch_csp(context)
         opened.append(context)
         return context
 
     yield make
+    violations = [text for context in opened for text in context.csp_violations]
     for context in opened:
         context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
+# Chromium reports a blocked inline script or style on the console; the event also names
+# what was blocked when the console line does not.
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("Content Security Policy violation: " + event.violatedDirective +
+                " blocked " + (event.blockedURI || "inline") + " in " + event.sourceFile);
+});
+"""
+
+
+def watch_csp(context) -> None:
+    """Collect every Content-Security-Policy violation in `context.csp_violations`."""
+    context.csp_violations = []
+    context.add_init_script(_CSP_LISTENER)
+    context.on(
+        "console",
+        lambda message: (
+            context.csp_violations.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
 
 
 @pytest.fixture
