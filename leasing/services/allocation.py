@@ -169,8 +169,8 @@ def accounts_assign(
 
     with transaction.atomic():
         # Lock order: organization, request, accounts (by id), then leases.
-        org = Organization.objects.select_for_update().get(pk=request.organization_id)
-        locked = LeaseRequest.objects.select_for_update().get(pk=request.pk)
+        org = Organization.objects.select_for_update(no_key=True).get(pk=request.organization_id)
+        locked = LeaseRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
         if not locked.is_open:
             raise InvalidState(
                 f"request {locked.request_key} is already "
@@ -189,7 +189,7 @@ def accounts_assign(
                 ]
             )
         accounts = list(
-            PoolAccount.objects.select_for_update().filter(pk__in=chosen).order_by("pk")
+            PoolAccount.objects.select_for_update(no_key=True).filter(pk__in=chosen).order_by("pk")
         )
         found = {account.pk for account in accounts}
         unknown = [account_id for account_id in chosen if account_id not in found]

@@ -95,7 +95,7 @@ def _wallet_move(
     if problems:
         raise ValidationFailed(problems)
     with transaction.atomic():
-        org = Organization.objects.select_for_update().get(pk=organization.pk)
+        org = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
         before = org.balance_cents
         entry = ledger_post(
             organization=org,
@@ -182,7 +182,7 @@ def organization_set_price(
             ]
         )
     with transaction.atomic():
-        org = Organization.objects.select_for_update().get(pk=organization.pk)
+        org = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
         before = org.monthly_price_cents
         org.monthly_price_cents = value
         org.save(update_fields=["monthly_price_cents"])
@@ -243,9 +243,9 @@ def _renew_lease(*, lease_id: int, now: datetime, actor: Actor, report: RenewalR
     if ids is None:
         return
     with transaction.atomic():
-        org = Organization.objects.select_for_update().get(pk=ids["organization_id"])
-        account = PoolAccount.objects.select_for_update().get(pk=ids["account_id"])
-        lease = Lease.objects.select_for_update().get(pk=lease_id)
+        org = Organization.objects.select_for_update(no_key=True).get(pk=ids["organization_id"])
+        account = PoolAccount.objects.select_for_update(no_key=True).get(pk=ids["account_id"])
+        lease = Lease.objects.select_for_update(no_key=True).get(pk=lease_id)
         if (
             lease.status != Lease.Status.ASSIGNED
             or lease.next_renewal_at is None

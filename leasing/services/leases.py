@@ -77,8 +77,8 @@ def lease_release(
     if len(text) > REASON_MAX:
         raise ValidationFailed([FieldProblem("note", f"must be at most {REASON_MAX} characters")])
     with transaction.atomic():
-        account = PoolAccount.objects.select_for_update().get(pk=lease.account_id)
-        locked = Lease.objects.select_for_update().get(pk=lease.pk)
+        account = PoolAccount.objects.select_for_update(no_key=True).get(pk=lease.account_id)
+        locked = Lease.objects.select_for_update(no_key=True).get(pk=lease.pk)
         if locked.status != Lease.Status.ASSIGNED:
             raise InvalidState(
                 f"the lease of {account.pk} (@{account.handle}) was already disconnected "

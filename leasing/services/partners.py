@@ -142,7 +142,7 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
 
 def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
     with transaction.atomic():
-        locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        locked = ApiKey.objects.select_for_update(no_key=True).get(pk=api_key.pk)
         if locked.revoked_at is not None:
             raise InvalidState(f"key {locked.display_prefix}… is already revoked")
         locked.revoked_at = timezone.now()
@@ -168,7 +168,7 @@ def organization_set_status(
     if status not in Organization.Status.values:
         raise ValidationFailed([FieldProblem("status", "must be active or suspended")])
     with transaction.atomic():
-        org = Organization.objects.select_for_update().get(pk=organization.pk)
+        org = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
         if org.status == status:
             return org
         before = org.status

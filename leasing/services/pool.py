@@ -98,7 +98,7 @@ def pool_account_create(
 
 def _set_state(*, account: PoolAccount, allowed_from: str, to: str, actor: Actor) -> PoolAccount:
     with transaction.atomic():
-        locked = PoolAccount.objects.select_for_update().get(pk=account.pk)
+        locked = PoolAccount.objects.select_for_update(no_key=True).get(pk=account.pk)
         if locked.state != allowed_from:
             raise InvalidState(
                 f"@{locked.handle} is {locked.get_state_display().lower()}; only a "
@@ -147,11 +147,11 @@ def pool_account_retire(*, account: PoolAccount, reason: str, actor: Actor) -> L
     if len(text) > 2000:
         raise ValidationFailed([FieldProblem("reason", "must be at most 2000 characters")])
     with transaction.atomic():
-        locked = PoolAccount.objects.select_for_update().get(pk=account.pk)
+        locked = PoolAccount.objects.select_for_update(no_key=True).get(pk=account.pk)
         if locked.state == PoolAccount.State.RETIRED:
             raise InvalidState(f"@{locked.handle} is already retired")
         lease = (
-            Lease.objects.select_for_update()
+            Lease.objects.select_for_update(no_key=True)
             .filter(account=locked, status=Lease.Status.ASSIGNED)
             .first()
         )

@@ -187,7 +187,7 @@ def lease_request_create(
 
 
 def _lock_open_request(request: LeaseRequest) -> LeaseRequest:
-    locked = LeaseRequest.objects.select_for_update().get(pk=request.pk)
+    locked = LeaseRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
     if not locked.is_open:
         raise InvalidState(
             f"request {locked.request_key} is already {locked.get_status_display().lower()}"
