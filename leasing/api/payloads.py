@@ -43,6 +43,14 @@ def json_body(request: HttpRequest, *, optional: bool = False) -> dict[str, Any]
         raise _bad_body("the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise _bad_body("the request body must be a JSON object")
+    try:
+        # JSON may spell half a surrogate pair ("\ud800"); that is no character at all,
+        # and neither database can store it.
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise _bad_body(
+            "the request body is not valid UTF-8: it has an unpaired surrogate (\\ud800-\\udfff)"
+        ) from None
     return data
 
 
