@@ -160,9 +160,10 @@ def test_assignments_renewals_top_ups_and_charge_backs_on_one_wallet(request):
     assert_invariants()  # ledger sum == balance for every partner, one charge per period
     renewal_charges = LedgerEntry.objects.filter(kind="renewal_charge").count()
     unpaid = Lease.objects.filter(disconnected_reason="billing_exhausted").count()
-    # The wallet really ran dry at times: refused assignments or unpaid renewals.
+    # The wallet really ran dry at times (refused assignments or unpaid renewals), and the
+    # renewal runs really had leases to act on.
     assert by_role["assign"]["BillingExhausted"] + unpaid > 0
-    assert renewal_charges > 0
+    assert renewal_charges + unpaid > 0
     processes.report(
         request.node.name,
         {
