@@ -71,6 +71,7 @@
       403: "Your role does not allow that action.",
       404: "That record no longer exists. Reload the page.",
       405: "That action is not available here.",
+      503: "Lease Desk can't reach its database just now; nothing was saved. Try again in a moment.",
     }[status] || "Something went wrong on our side (" + status + "). Reload the page to see where things stand.";
     flash("error", text);
   });
