@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from html import escape as escape_html
 from typing import Any
 
 import django_filters
@@ -17,8 +18,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import OrderBy
+from django.forms.utils import flatatt
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from leasing.models import (
     ApiCallLog,
@@ -57,6 +60,47 @@ QUEUE_SORT_LABELS = [
 ]
 
 
+class PartnerSelect(forms.Select):
+    """The partner filter's <select>, written in one pass.
+
+    Django renders each <option> through its own template; with thousands of partners that
+    was most of a page's time (150 ms of the queue's 200 at 5,000 partners). Same markup.
+    """
+
+    def render(
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: Any = None,
+    ) -> SafeString:
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        final_attrs["name"] = name
+        chosen = set(self.format_value(value))
+        choices: Any = self.choices
+        empty = getattr(getattr(choices, "field", None), "empty_label", None)
+        # (id, name) rows rather than a model instance per partner: a partner's label is
+        # its name (Organization.__str__).
+        rows = choices.queryset.values_list("pk", "name")
+        options = [] if empty is None else [("", str(empty))]
+        options += [(str(pk), partner) for pk, partner in rows]
+        html = "".join(
+            f'<option value="{escape_html(pk)}"{" selected" if pk in chosen else ""}>'
+            f"{escape_html(label)}</option>"
+            for pk, label in options
+        )
+        # Every value and label is escaped above.
+        return mark_safe(f"<select{flatatt(final_attrs)}>{html}</select>")  # noqa: S308
+
+
+def as_public_id(text: str) -> str:
+    """`text` written the way our ids are (a lower-case prefix, `_`, an upper-case ULID),
+    so an id pasted in any case is found by its primary key instead of by comparing
+    UPPER(id) on every row."""
+    head, sep, tail = text.partition("_")
+    return f"{head.lower()}_{tail.upper()}" if sep else text
+
+
 def _validate_country(value: str) -> None:
     if value and country_code(value) is None:
         raise ValidationError(f"{value!r} is not a two-letter country code (for example US, DE)")
@@ -88,7 +132,8 @@ class QueueFilter(django_filters.FilterSet):
     )
     status = django_filters.MultipleChoiceFilter(
         field_name="status",
-        lookup_expr="exact",
+        lookup_expr="in",
+        method="filter_status",
         choices=LeaseRequest.Status.choices,
         distinct=False,
         label="Status",
@@ -124,6 +169,7 @@ class QueueFilter(django_filters.FilterSet):
         queryset=Organization.objects.only("id", "name").order_by("name"),
         label="Partner",
         empty_label="Any partner",
+        widget=PartnerSelect,
     )
     claimed = django_filters.ChoiceFilter(
         field_name="claimed_by",
@@ -165,14 +211,28 @@ class QueueFilter(django_filters.FilterSet):
         text = value.strip()
         if not text:
             return queryset
+        key = as_public_id(text)
+        # Partners by name first, so every condition below is on the request table and
+        # each has an index (pk, trigram, request_by_organization) to OR together.
+        partners = list(
+            Organization.objects.filter(Q(name__icontains=text) | Q(pk=key)).values_list(
+                "pk", flat=True
+            )
+        )
         return queryset.filter(
-            Q(id__iexact=text)
+            Q(pk=key)
             | Q(**{f"{name}__icontains": text})
-            | Q(organization__name__icontains=text)
-            | Q(organization__id__iexact=text)
-            | Q(project__id__iexact=text)
+            | Q(organization__in=partners)
+            | Q(project_id=key)
             | Q(target__icontains=text)
         )
+
+    def filter_status(self, queryset: QuerySet[Any], name: str, value: list[str]) -> QuerySet[Any]:
+        chosen = sorted(set(value))
+        if set(chosen) >= set(LeaseRequest.Status.values):
+            # Every status is no condition at all, and lets the planner walk request_time.
+            return queryset
+        return queryset.filter(**{f"{name}__in": chosen})
 
     def filter_country(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         code = country_code(value)
@@ -243,6 +303,7 @@ def _partner_filter() -> django_filters.ModelChoiceFilter:
         label="Partner",
         empty_label="All partners",
         to_field_name="pk",
+        widget=PartnerSelect,
     )
 
 
@@ -498,7 +559,7 @@ class PoolFilter(django_filters.FilterSet):
         text = value.strip().lstrip("@")
         if not text:
             return queryset
-        return queryset.filter(Q(**{f"{name}__icontains": text}) | Q(id__iexact=text))
+        return queryset.filter(Q(**{f"{name}__icontains": text}) | Q(pk=as_public_id(text)))
 
     def filter_vertical(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         vertical = normalize_vertical(value)

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 
 from leasing import ids
 
@@ -169,8 +169,26 @@ class PoolAccount(models.Model):
             ),
         ]
         indexes = [
-            # Candidate ranking and the pool list: ready accounts by followers.
-            models.Index(fields=["state", "-followers"], name="pool_state_followers"),
+            # Candidate ranking (best first within a state) and the pool list by state.
+            models.Index(
+                fields=["state", "-followers", "warmed_since", "id"], name="pool_state_followers"
+            ),
+            # Candidate ranking for a request that names a language: its speakers first.
+            models.Index(
+                fields=["state", "language_primary", "-followers", "warmed_since", "id"],
+                name="pool_state_language",
+            ),
+            # The pool list, most followers first, every page; its followers range filter.
+            models.Index(fields=["-followers", "id"], name="pool_followers"),
+            # The pool list's language filter.
+            models.Index(fields=["language_primary", "-followers", "id"], name="pool_language"),
+            # The pool list sorted by handle, by newest and by longest warmed.
+            models.Index(fields=["handle", "id"], name="pool_handle"),
+            models.Index(fields=["-created_at", "-id"], name="pool_newest"),
+            models.Index(fields=["warmed_since", "id"], name="pool_warmed"),
+            # On PostgreSQL, migration 0004 adds a trigram index on UPPER(handle) for the
+            # pool's handle search (pool_handle_trgm) and a byte-order index on
+            # LOWER(handle) for the header search's handle prefixes (pool_handle_prefix).
         ]
         permissions = [("manage_pool", "Can change pool account states and import accounts")]
 
@@ -277,10 +295,36 @@ class LeaseRequest(models.Model):
             ),
         ]
         indexes = [
-            # The ops queue: open requests oldest first.
-            models.Index(fields=["status", "submitted_at"], name="request_queue"),
+            # The ops queue for one status, oldest (or newest) first, any page.
+            models.Index(fields=["status", "submitted_at", "id"], name="request_queue"),
+            # The queue's landing view: the open requests, oldest first, any page.
+            models.Index(
+                fields=["submitted_at", "id"],
+                condition=Q(status__in=["requested", "in_progress"]),
+                name="request_open_queue",
+            ),
+            # The queue over every status (the "All" tab), by age either way.
+            models.Index(fields=["submitted_at", "id"], name="request_time"),
+            # The queue sorted by most accounts.
+            models.Index(fields=["-count", "submitted_at", "id"], name="request_by_count"),
+            # The queue filtered by partner or sorted by partner, and the partner page.
+            models.Index(
+                fields=["organization", "submitted_at", "id"], name="request_by_organization"
+            ),
+            # The partner page and the partner list: a partner's open requests.
+            models.Index(
+                fields=["organization", "project"],
+                condition=Q(status__in=["requested", "in_progress"]),
+                name="request_open_by_organization",
+            ),
+            # The queue's vertical filter (case-insensitive).
+            models.Index(Upper("vertical"), F("submitted_at"), F("id"), name="request_vertical"),
             # The API's per-project list, newest first.
             models.Index(fields=["project", "-id"], name="request_project_newest"),
+            # On PostgreSQL, migration 0004 adds the queue's language filter index (a
+            # case-insensitive prefix: en matches en-US; request_language) and trigram
+            # indexes for its search and country filter (request_key_trgm,
+            # request_target_trgm, request_geo_trgm).
         ]
         permissions = [
             ("triage_request", "Can claim, assign, close requests"),
@@ -404,8 +448,20 @@ class Lease(models.Model):
             ),
             # API list of a project's leased accounts, oldest assignment first.
             models.Index(fields=["project", "status", "assigned_at"], name="lease_project_list"),
-            # Partner page and burn: an organization's active leases.
-            models.Index(fields=["organization", "status"], name="lease_org_status"),
+            # The partner page's active leases (next renewal first) and renewals by day, and
+            # the refresh of an organization's LeaseTotals. The price is a key column so
+            # the sums are index-only (SQLite has no INCLUDE).
+            models.Index(
+                fields=["organization", "next_renewal_at", "id", "monthly_price_cents"],
+                condition=Q(status="assigned"),
+                name="lease_org_active",
+            ),
+            # The partner page's ended leases, latest first.
+            models.Index(
+                fields=["organization", "-disconnected_at", "-id"],
+                condition=Q(status="disconnected"),
+                name="lease_org_ended",
+            ),
             # Renewals page: the latest leases that ended for a reason (billing failures).
             models.Index(
                 fields=["disconnected_reason", "-disconnected_at"],
@@ -485,6 +541,56 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount_cents}"
+
+
+class LeaseTotals(models.Model):
+    """An organization's active leases summed up: a cache of its Lease rows.
+
+    The partner list sorts and filters thousands of partners by burn, runway and next
+    renewal; summing their active leases on every view would read every active lease.
+    Every service that starts, renews or ends a lease refreshes this row from the leases
+    in the same transaction (`lease_totals_refresh`), and the invariants check it.
+    """
+
+    organization = models.OneToOneField(
+        Organization, primary_key=True, on_delete=models.CASCADE, related_name="lease_totals"
+    )
+    active_leases = models.PositiveIntegerField(default=0)
+    burn_cents = models.BigIntegerField(default=0)
+    # The earliest renewal of an active lease, and what every renewal on that UTC day costs.
+    next_renewal_at = models.DateTimeField(null=True, blank=True)
+    next_renewal_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "lease totals"
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.active_leases} active"
+
+
+class LedgerMonth(models.Model):
+    """Lease charges per organization and calendar month (UTC): a rollup of the ledger.
+
+    The partner page charts a year of burn; for a big partner that is hundreds of
+    thousands of ledger rows. `ledger_post` adds every charge here in the same
+    transaction, and the invariants check the rollup against the ledger.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="ledger_months"
+    )
+    month = models.DateField()  # the first day of the month
+    charges = models.PositiveIntegerField(default=0)
+    charged_cents = models.BigIntegerField(default=0)  # positive: what was charged
+
+    class Meta:
+        constraints = [
+            # Doubles as the index for the partner page's burn chart.
+            models.UniqueConstraint(fields=["organization", "month"], name="ledger_month_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.month:%Y-%m}: {self.charged_cents}"
 
 
 class AuditEvent(models.Model):

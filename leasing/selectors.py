@@ -12,14 +12,15 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     BooleanField,
     Case,
     Count,
-    DateTimeField,
     ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     Model,
     OuterRef,
@@ -30,7 +31,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Collate, Lower, TruncDate
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -42,9 +44,9 @@ from leasing.filters import (
     PartnerFilter,
     PoolFilter,
     QueueFilter,
-    day_start,
+    as_public_id,
 )
-from leasing.ids import id_prefix
+from leasing.ids import id_prefix, is_id
 from leasing.models import (
     ApiCallLog,
     ApiKey,
@@ -52,6 +54,7 @@ from leasing.models import (
     Lease,
     LeaseRequest,
     LedgerEntry,
+    LedgerMonth,
     Organization,
     PoolAccount,
     PoolAccountTag,
@@ -69,8 +72,8 @@ if TYPE_CHECKING:
 
 DASHBOARD_PERMISSION = "leasing.view_dashboard"
 QUEUE_PAGE_SIZE = 50
-# Deep offsets get slow and nobody pages that far; search or filter instead.
-QUEUE_MAX_PAGE = 200
+# Deep pages stay cheap (see page_of): page 2,000 is the 100,000th row.
+QUEUE_MAX_PAGE = 2000
 TIMELINE_LIMIT = 300
 
 
@@ -112,6 +115,20 @@ class QueuePage:
         return self.first_row_number + len(self.rows) - 1
 
 
+M = TypeVar("M", bound=Model)
+
+
+def page_of(queryset: QuerySet[M], start: int, stop: int) -> list[M]:
+    """Rows `start` to `stop` of `queryset`, in its order, in one query.
+
+    The offset is walked by an inner query that selects only primary keys (an index
+    walk); the joins and subqueries of a row run only for the rows shown. So page 1,000
+    costs about what page 1 does instead of building and discarding 50,000 rows.
+    """
+    keys = queryset.values("pk")[start:stop]
+    return list(queryset.filter(pk__in=keys))
+
+
 def queue_rows(queryset: QuerySet[LeaseRequest]) -> QuerySet[LeaseRequest]:
     """What a queue row shows, in one query: the latest note comes from a subquery."""
     latest_note = RequestNote.objects.filter(request=OuterRef("pk")).order_by("-created_at", "-id")
@@ -148,7 +165,7 @@ def queue_page(*, user: AnyUser, data: QueryDict, page: int, request: Any = None
     if not filterset.is_valid():
         return result
     start = (page - 1) * QUEUE_PAGE_SIZE
-    rows = list(filterset.qs[start : start + QUEUE_PAGE_SIZE + 1])
+    rows = page_of(filterset.qs, start, start + QUEUE_PAGE_SIZE + 1)
     result.rows = rows[:QUEUE_PAGE_SIZE]
     result.has_next = len(rows) > QUEUE_PAGE_SIZE and page < QUEUE_MAX_PAGE
     return result
@@ -356,7 +373,7 @@ T = TypeVar("T", bound=Model)
 PARTNER_PAGE_SIZE = 50
 POOL_PAGE_SIZE = 50
 AUDIT_PAGE_SIZE = 50
-MAX_PAGE = 200
+MAX_PAGE = QUEUE_MAX_PAGE
 # Runway counts a month as 30 days: a little pessimistic, never optimistic.
 RUNWAY_MONTH_DAYS = 30
 PARTNER_LEASES_SHOWN = 100
@@ -419,7 +436,7 @@ class Paged(Generic[T]):
 
 def paged(queryset: QuerySet[T], *, page: int, page_size: int) -> Paged[T]:
     start = (page - 1) * page_size
-    rows = list(queryset[start : start + page_size + 1])
+    rows = page_of(queryset, start, start + page_size + 1)
     return Paged(
         rows=rows[:page_size],
         page=page,
@@ -444,35 +461,29 @@ def _count_of(queryset: QuerySet[Any], group: str) -> Coalesce:
 
 
 def partner_rows(queryset: QuerySet[Organization]) -> QuerySet[Organization]:
-    """Organizations with what the partner list shows, each figure a correlated subquery
-    served by the lease_org_status index, so the list is one query however many leases.
+    """Organizations with what the partner list shows, in one query however many leases.
+
+    Burn, active accounts and the next renewal come from each partner's LeaseTotals (a
+    rollup the lease services keep current), so sorting and filtering thousands of
+    partners by them reads one row per partner, not every active lease. Open requests
+    are a correlated count served by the request_open_by_organization index.
     """
-    burn = _active_leases().values("organization").annotate(s=Sum("monthly_price_cents"))
-    next_day = (
-        _active_leases()
-        .annotate(day=TruncDate("next_renewal_at"))
-        .filter(day=OuterRef("next_renewal_day"))
-        .values("organization")
-        .annotate(s=Sum("monthly_price_cents"))
-    )
     open_requests = LeaseRequest.objects.filter(
         organization=OuterRef("pk"), status__in=LeaseRequest.OPEN_STATUSES
     ).order_by()
     return (
         queryset.annotate(
-            burn_cents=Coalesce(Subquery(burn.values("s"), output_field=BigIntegerField()), 0),
-            active_accounts=_count_of(_active_leases(), "organization"),
-            next_renewal_at=Subquery(
-                _active_leases().order_by("next_renewal_at").values("next_renewal_at")[:1],
-                output_field=DateTimeField(),
+            burn_cents=Coalesce(F("lease_totals__burn_cents"), 0, output_field=BigIntegerField()),
+            active_accounts=Coalesce(
+                F("lease_totals__active_leases"), 0, output_field=IntegerField()
             ),
+            next_renewal_at=F("lease_totals__next_renewal_at"),
             open_requests=_count_of(open_requests, "organization"),
-        )
-        .annotate(next_renewal_day=TruncDate("next_renewal_at"))
-        .annotate(
             next_renewal_cents=Coalesce(
-                Subquery(next_day.values("s"), output_field=BigIntegerField()), 0
+                F("lease_totals__next_renewal_cents"), 0, output_field=BigIntegerField()
             ),
+        )
+        .annotate(
             runway_days=Case(
                 When(
                     burn_cents__gt=0,
@@ -585,30 +596,60 @@ def _months_back(first: date, months: int) -> list[date]:
     return list(reversed(out))
 
 
-def renewal_days(
-    leases: QuerySet[Lease], *, balance_cents: int, until: datetime
-) -> list[RenewalDay]:
-    """A partner's renewals up to `until`, per day, walking the wallet down as they fall."""
-    rows = (
+def _renewal_rows(leases: QuerySet[Lease], *, until: datetime) -> QuerySet[Lease, Any]:
+    """(day, n, cents) of the active leases renewing before `until`, per UTC day."""
+    return (
         leases.filter(status=Lease.Status.ASSIGNED, next_renewal_at__lt=until)
         .annotate(day=TruncDate("next_renewal_at"))
         .values("day")
         .annotate(n=Count("*"), cents=Sum("monthly_price_cents"))
-        .order_by("day")
+        .order_by()
     )
+
+
+def _walk_renewals(rows: list[tuple[date, int, int]], *, balance_cents: int) -> list[RenewalDay]:
+    """Renewal days in date order, walking the wallet down as they fall."""
     days, total = [], 0
-    for row in rows:
-        total += int(row["cents"])
+    for day, n, cents in sorted(rows):
+        total += int(cents)
         days.append(
             RenewalDay(
-                day=row["day"],
-                leases=int(row["n"]),
-                cents=int(row["cents"]),
+                day=day,
+                leases=int(n),
+                cents=int(cents),
                 cumulative_cents=total,
                 covered=total <= balance_cents,
             )
         )
     return days
+
+
+def renewal_days(
+    leases: QuerySet[Lease], *, balance_cents: int, until: datetime
+) -> list[RenewalDay]:
+    """A partner's renewals up to `until`, per day, walking the wallet down as they fall."""
+    rows = [(r["day"], r["n"], r["cents"]) for r in _renewal_rows(leases, until=until)]
+    return _walk_renewals(rows, balance_cents=balance_cents)
+
+
+# The partner page's two lease lists, each a page of ids off its own partial index, in one
+# query. Written out because each half needs its own ORDER BY ... LIMIT, which Django's
+# union() cannot express portably (SQLite refuses it without the derived tables).
+_SHOWN_LEASES_SQL = (
+    "SELECT id FROM (SELECT id FROM leasing_lease WHERE organization_id = %s AND status = %s "
+    "ORDER BY next_renewal_at, id LIMIT %s) AS active "
+    "UNION ALL "
+    "SELECT id FROM (SELECT id FROM leasing_lease WHERE organization_id = %s AND status = %s "
+    "ORDER BY disconnected_at DESC, id DESC LIMIT %s) AS ended"
+)
+# Open requests (newest first) and the latest closed ones, likewise.
+_SHOWN_REQUESTS_SQL = (
+    "SELECT id FROM (SELECT id FROM leasing_leaserequest WHERE organization_id = %s "
+    "AND status IN (%s, %s) ORDER BY submitted_at DESC, id DESC LIMIT %s) AS open_now "
+    "UNION ALL "
+    "SELECT id FROM (SELECT id FROM leasing_leaserequest WHERE organization_id = %s "
+    "AND status NOT IN (%s, %s) ORDER BY submitted_at DESC, id DESC LIMIT %s) AS closed"
+)
 
 
 class PartnerPage:
@@ -639,15 +680,24 @@ class PartnerPage:
             .order_by("name", "id")
         )
 
-    def _leases(self, status: str) -> QuerySet[Lease]:
-        return Lease.objects.filter(organization=self.organization, status=status).select_related(
-            "account", "project", "request"
+    @cached_property
+    def _leases_shown(self) -> list[Lease]:
+        """The first active leases and the latest ended ones (one more of each than shown,
+        to tell whether there are more), in one query."""
+        n = PARTNER_LEASES_SHOWN + 1
+        org = self.organization.pk
+        ids = RawSQL(  # noqa: S611 (constant SQL; every value is a parameter)
+            _SHOWN_LEASES_SQL,
+            [org, Lease.Status.ASSIGNED, n, org, Lease.Status.DISCONNECTED, n],
+        )
+        return list(
+            Lease.objects.filter(pk__in=ids).select_related("account", "project", "request")
         )
 
     @cached_property
     def _active_leases(self) -> list[Lease]:
-        rows = self._leases(Lease.Status.ASSIGNED).order_by("next_renewal_at", "id")
-        return list(rows[: PARTNER_LEASES_SHOWN + 1])
+        rows = [lease for lease in self._leases_shown if lease.status == Lease.Status.ASSIGNED]
+        return sorted(rows, key=lambda lease: (lease.next_renewal_at, lease.pk))
 
     @property
     def active_leases(self) -> list[Lease]:
@@ -659,8 +709,8 @@ class PartnerPage:
 
     @cached_property
     def _ended_leases(self) -> list[Lease]:
-        rows = self._leases(Lease.Status.DISCONNECTED).order_by("-disconnected_at", "-id")
-        return list(rows[: PARTNER_LEASES_SHOWN + 1])
+        rows = [lease for lease in self._leases_shown if lease.status != Lease.Status.ASSIGNED]
+        return sorted(rows, key=lambda lease: (lease.disconnected_at, lease.pk), reverse=True)
 
     @property
     def ended_leases(self) -> list[Lease]:
@@ -676,20 +726,15 @@ class PartnerPage:
         partner_note = RequestNote.objects.filter(
             request=OuterRef("pk"), visibility=RequestNote.Visibility.PARTNER
         ).order_by("-created_at", "-id")
+        n, org = PARTNER_REQUESTS_SHOWN, self.organization.pk
+        ids = RawSQL(_SHOWN_REQUESTS_SQL, [org, *LeaseRequest.OPEN_STATUSES, n] * 2)  # noqa: S611
         rows = (
-            LeaseRequest.objects.filter(organization=self.organization)
+            LeaseRequest.objects.filter(pk__in=ids)
             .select_related("project")
-            .annotate(
-                latest_partner_note=Subquery(partner_note.values("body")[:1]),
-                is_open_now=Case(
-                    When(status__in=LeaseRequest.OPEN_STATUSES, then=Value(0)),
-                    default=Value(1),
-                    output_field=IntegerField(),
-                ),
-            )
-            .order_by("is_open_now", "-submitted_at", "-id")
+            .annotate(latest_partner_note=Subquery(partner_note.values("body")[:1]))
         )
-        return list(rows[:PARTNER_REQUESTS_SHOWN])
+        shown: list[LeaseRequest] = sorted(rows, key=lambda r: (not r.is_open, _newest_first(r)))
+        return shown[:n]
 
     @cached_property
     def _ledger(self) -> list[LedgerEntry]:
@@ -721,28 +766,35 @@ class PartnerPage:
         return list(self.calls_filter.qs[:PARTNER_CALLS_SHOWN])
 
     @cached_property
+    def _charts(self) -> dict[str, list[tuple[date, int, int]]]:
+        """Burn per month (from the LedgerMonth rollup) and renewals per day, both small,
+        in one query."""
+        months = LedgerMonth.objects.filter(
+            organization=self.organization, month__gte=self._months[0]
+        ).values_list(Value("burn"), "month", "charges", "charged_cents")
+        renewals = _renewal_rows(
+            Lease.objects.filter(organization=self.organization),
+            until=self.now + timedelta(days=RENEWAL_HORIZON_DAYS),
+        ).values_list(Value("renewal"), "day", "n", "cents")
+        charts: dict[str, list[tuple[date, int, int]]] = {"burn": [], "renewal": []}
+        for kind, day, n, cents in months.union(renewals, all=True):
+            charts[kind].append((_as_date(day), int(n), int(cents)))
+        return charts
+
+    @cached_property
+    def _months(self) -> list[date]:
+        return _months_back(_month_start(self.now.date()), BURN_CHART_MONTHS)
+
+    @cached_property
     def burn_by_month(self) -> list[MonthAmount]:
         """Lease charges per calendar month (UTC), the last 12 months, oldest first."""
-        months = _months_back(_month_start(self.now.date()), BURN_CHART_MONTHS)
-        rows = (
-            LedgerEntry.objects.filter(
-                organization=self.organization,
-                kind__in=CHARGE_KINDS,
-                created_at__gte=day_start(months[0]),
-            )
-            .annotate(month=TruncMonth("created_at"))
-            .values("month")
-            .annotate(cents=Sum("amount_cents"))
-        )
-        by_month = {_as_date(row["month"]): -int(row["cents"]) for row in rows}
-        return [MonthAmount(month=m, cents=by_month.get(m, 0)) for m in months]
+        by_month = {month: cents for month, _, cents in self._charts["burn"]}
+        return [MonthAmount(month=m, cents=by_month.get(m, 0)) for m in self._months]
 
     @cached_property
     def renewals(self) -> list[RenewalDay]:
-        return renewal_days(
-            Lease.objects.filter(organization=self.organization),
-            balance_cents=self.organization.balance_cents,
-            until=self.now + timedelta(days=RENEWAL_HORIZON_DAYS),
+        return _walk_renewals(
+            self._charts["renewal"], balance_cents=self.organization.balance_cents
         )
 
     @property
@@ -760,6 +812,11 @@ class PartnerPage:
 
 def _as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
+
+
+def _newest_first(r: LeaseRequest) -> tuple[float, str]:
+    """A sort key putting the latest submitted first, then the highest id (as -id)."""
+    return (-r.submitted_at.timestamp(), "".join(chr(0x10FFFF - ord(c)) for c in r.pk))
 
 
 def partner_safe_summary(page: PartnerPage) -> str:
@@ -1233,6 +1290,11 @@ def _request_hit(r: LeaseRequest) -> SearchHit:
     )
 
 
+def _byte_order(expression: Func) -> Func | Collate:
+    """`expression` compared byte by byte ("C" collation on PostgreSQL, SQLite's default)."""
+    return Collate(expression, "C") if connection.vendor == "postgresql" else expression
+
+
 def find_by_id(*, user: AnyUser, text: str) -> SearchHit | None:
     """The object an exact public id names (org_, prj_, sa_, lreq_, req_), or None."""
     candidate = text.strip()
@@ -1285,30 +1347,39 @@ def search_everything(
     if len(query) < 2:
         return results
     handle = query.lstrip("@")
+    # Ids pasted in any case, found by primary key (an index) rather than UPPER(id).
+    key = as_public_id(query)
     results.partners = [
         _partner_hit(org)
         for org in organizations_visible_to(user)
-        .filter(Q(name__icontains=query) | Q(pk__iexact=query))
+        .filter(Q(name__icontains=query) | Q(pk=key))
         .order_by("name")[:limit]
     ]
     results.projects = [
         _project_hit(project)
         for project in Project.objects.filter(organization__in=organizations_visible_to(user))
-        .filter(Q(name__icontains=query) | Q(pk__iexact=query))
+        .filter(Q(name__icontains=query) | Q(pk=key))
         .select_related("organization")
         .order_by("name", "id")[:limit]
     ]
     if handle:
+        # A prefix of the lower-cased handle, in byte order: on PostgreSQL that is the
+        # pool_handle_prefix index, walked in order from the prefix, so a common prefix
+        # ("daily") costs what a rare one does.
+        matches = Q(handle_key__startswith=handle.lower())
+        if is_id(key, "sa"):
+            matches |= Q(pk=key)
         results.accounts = [
             _account_hit(account)
             for account in pool_visible_to(user)
-            .filter(Q(handle__istartswith=handle) | Q(pk__iexact=query))
-            .order_by("handle")[:limit]
+            .annotate(handle_key=_byte_order(Lower("handle")))
+            .filter(matches)
+            .order_by("handle_key", "id")[:limit]
         ]
     results.requests = [
         _request_hit(r)
         for r in requests_visible_to(user)
-        .filter(Q(request_key__istartswith=query) | Q(pk__iexact=query))
+        .filter(Q(request_key__istartswith=query) | Q(pk=key))
         .select_related("organization", "project")
         .order_by("-submitted_at", "-id")[:limit]
     ]

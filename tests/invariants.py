@@ -11,18 +11,22 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from django.db.models import Count, Sum
+from django.db.models.functions import TruncMonth
 
 from leasing.models import (
     ApiKey,
     AuditEvent,
     Lease,
     LeaseRequest,
+    LeaseTotals,
     LedgerEntry,
+    LedgerMonth,
     Organization,
     PoolAccount,
     PoolAccountTag,
     RequestNote,
 )
+from leasing.services.totals import active_leases_of, lease_figures
 
 CHARGE_KINDS = (LedgerEntry.Kind.LEASE_CHARGE, LedgerEntry.Kind.RENEWAL_CHARGE)
 
@@ -121,8 +125,54 @@ def request_problems() -> list[str]:
     return problems
 
 
+def rollup_problems() -> list[str]:
+    """LeaseTotals and LedgerMonth agree with the leases and the ledger they summarise."""
+    problems = []
+    cached = {t.organization_id: t for t in LeaseTotals.objects.all()}
+    with_leases = set(
+        Lease.objects.filter(status=Lease.Status.ASSIGNED).values_list("organization", flat=True)
+    )
+    for org_id in sorted(with_leases | set(cached)):
+        figures = lease_figures(active_leases_of(org_id))
+        totals = cached.get(org_id)
+        got = (
+            (
+                totals.active_leases,
+                totals.burn_cents,
+                totals.next_renewal_at,
+                totals.next_renewal_cents,
+            )
+            if totals
+            else None
+        )
+        want = (
+            figures.active_leases,
+            figures.burn_cents,
+            figures.next_renewal_at,
+            figures.next_renewal_cents,
+        )
+        if got != want and not (got is None and figures.active_leases == 0):
+            problems.append(f"{org_id}: lease totals {got}, leases say {want}")
+    months = {
+        (row["organization"], row["month"].date()): (row["n"], -row["cents"])
+        for row in LedgerEntry.objects.filter(kind__in=CHARGE_KINDS)
+        .annotate(month=TruncMonth("created_at"))
+        .values("organization", "month")
+        .annotate(n=Count("*"), cents=Sum("amount_cents"))
+        .order_by()
+    }
+    rolled = {
+        (m.organization_id, m.month): (m.charges, m.charged_cents)
+        for m in LedgerMonth.objects.all()
+    }
+    if rolled != months:
+        wrong = sorted(set(rolled.items()) ^ set(months.items()), key=str)[:10]
+        problems.append(f"ledger months disagree with the ledger: {wrong}")
+    return problems
+
+
 def assert_invariants() -> None:
-    problems = ledger_problems() + lease_problems() + request_problems()
+    problems = ledger_problems() + lease_problems() + request_problems() + rollup_problems()
     assert not problems, "invariants broken:\n" + "\n".join(problems)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import combinations
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -41,6 +43,7 @@ from leasing.services.errors import (
     InvalidState,
     ValidationFailed,
 )
+from leasing.services.totals import lease_totals_refresh
 from leasing.services.validation import language_primary, normalize_vertical
 
 DEFAULT_CANDIDATE_LIMIT = 50
@@ -61,18 +64,65 @@ def _tagged(kind: str, value: str) -> Exists:
     return Exists(PoolAccountTag.objects.filter(account=OuterRef("pk"), kind=kind, value=value))
 
 
+# Within a ranking tier, the better account: more followers, warmed longer, then by id.
+BEST_FIRST = ("-followers", F("warmed_since").asc(nulls_last=True), "id")
+# Above this many requested countries the shortlist would need too many branches (one per
+# subset of them); such requests rank every candidate instead.
+SHORTLIST_MAX_COUNTRIES = 4
+
+
+def _shortlist(
+    candidates: QuerySet[PoolAccount],
+    *,
+    primary: str,
+    same_language_only: bool,
+    geo: list[str],
+    limit: int,
+) -> QuerySet[PoolAccount, Any] | None:
+    """Primary keys of a small set that holds the best `limit` candidates, or None.
+
+    The ranking is (speaks the language, countries matched, then BEST_FIRST). An account
+    in the top `limit` is also in the top `limit` by BEST_FIRST alone among the accounts
+    tagged with the very countries it matches (and, if it speaks the language, among
+    those that do): everyone better placed there ranks above it. So the union of those
+    top-`limit` lists, one per subset of the requested countries and language, contains
+    the answer; each list is an index walk (pool_state_followers, pool_state_language)
+    that stops after `limit` rows, instead of scoring every ready account in a popular
+    vertical.
+    """
+    if len(geo) > SHORTLIST_MAX_COUNTRIES:
+        return None
+    if not connection.features.supports_slicing_ordering_in_compound:
+        # SQLite: no LIMIT inside a UNION. Its databases are small; rank them all.
+        return None
+    speakers = [candidates]
+    if primary and not same_language_only:
+        speakers.append(candidates.filter(language_primary=primary))
+    branches = []
+    for size in range(len(geo) + 1):
+        for countries in combinations(geo, size):
+            for accounts in speakers:
+                for code in countries:
+                    accounts = accounts.filter(_tagged(PoolAccountTag.Kind.COUNTRY, code))
+                branches.append(accounts.order_by(*BEST_FIRST).values("pk")[:limit])
+    first, *rest = branches
+    return first.union(*rest, all=True) if rest else first
+
+
 def candidates_queryset(
     *,
     request: LeaseRequest,
     vertical: str | None = None,
     same_language_only: bool = False,
     country: str | None = None,
+    limit: int | None = None,
 ) -> QuerySet[PoolAccount]:
     """Ready accounts for a request, best first, annotated with the ranking criteria.
 
     `vertical` widens or changes the vertical searched ("" searches every vertical);
     `same_language_only` drops accounts in other languages; `country` keeps only accounts
-    with followers in that country.
+    with followers in that country. With `limit`, only a shortlist that provably holds
+    the best `limit` is ranked (the caller takes the first `limit`).
     """
     wanted_vertical = normalize_vertical(request.vertical if vertical is None else vertical)
     primary = language_primary(request.language)
@@ -85,6 +135,19 @@ def candidates_queryset(
         qs = qs.filter(_tagged(PoolAccountTag.Kind.COUNTRY, country.upper()))
     if same_language_only and primary:
         qs = qs.filter(language_primary=primary)
+    shortlist = (
+        _shortlist(
+            qs,
+            primary=primary,
+            same_language_only=same_language_only,
+            geo=geo,
+            limit=limit,
+        )
+        if limit is not None
+        else None
+    )
+    if shortlist is not None:
+        qs = PoolAccount.objects.filter(pk__in=shortlist)
 
     language_rank: Expression = (
         Case(When(language_primary=primary, then=Value(1)), default=Value(0))
@@ -109,13 +172,7 @@ def candidates_queryset(
     return qs.annotate(
         language_rank=language_rank,
         countries_matched=countries_rank,
-    ).order_by(
-        "-language_rank",
-        "-countries_matched",
-        "-followers",
-        F("warmed_since").asc(nulls_last=True),
-        "id",
-    )
+    ).order_by("-language_rank", "-countries_matched", *BEST_FIRST)
 
 
 def candidates_rank(
@@ -129,7 +186,11 @@ def candidates_rank(
     wanted_vertical = normalize_vertical(request.vertical)
     primary = language_primary(request.language)
     accounts = candidates_queryset(
-        request=request, vertical=vertical, same_language_only=same_language_only, country=country
+        request=request,
+        vertical=vertical,
+        same_language_only=same_language_only,
+        country=country,
+        limit=limit,
     )[:limit]
     return [
         Candidate(
@@ -245,6 +306,7 @@ def accounts_assign(
             account.state = PoolAccount.State.LEASED
             leases.append(lease)
         PoolAccount.objects.bulk_update(accounts, ["state"])
+        lease_totals_refresh(organization_id=org.pk)
 
         before = {"status": locked.status, "assigned_count": locked.assigned_count}
         locked.assigned_count += len(leases)

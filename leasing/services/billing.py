@@ -18,6 +18,7 @@ from leasing.money import add_months, format_cents
 from leasing.services.audit import Actor, audit_record
 from leasing.services.errors import FieldProblem, InvalidState, ValidationFailed
 from leasing.services.leases import lease_disconnect_locked
+from leasing.services.totals import lease_totals_refresh, ledger_month_add
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def ledger_post(
         )
     organization.balance_cents = new_balance
     organization.save(update_fields=["balance_cents"])
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry.objects.create(
         organization=organization,
         kind=kind,
         amount_cents=amount_cents,
@@ -60,6 +61,8 @@ def ledger_post(
         actor_label=actor.label,
         created_at=at,
     )
+    ledger_month_add(entry=entry)
+    return entry
 
 
 def _check_amount(amount_cents: object, *, allow_negative: bool) -> list[FieldProblem]:
@@ -289,6 +292,8 @@ def _renew_lease(*, lease_id: int, now: datetime, actor: Actor, report: RenewalR
                 at=now,
             )
             report.charged.append(entry)
+        # The next renewal moved on.
+        lease_totals_refresh(organization_id=org.pk)
 
 
 def _disconnect_for_billing(

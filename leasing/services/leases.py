@@ -10,6 +10,7 @@ from django.utils import timezone
 from leasing.models import Lease, PoolAccount
 from leasing.services.audit import Actor, audit_record
 from leasing.services.errors import FieldProblem, InvalidState, ValidationFailed
+from leasing.services.totals import lease_totals_refresh
 
 REASON_MAX = 2000
 RELEASE_REASONS = (Lease.Reason.RELEASED_BY_PARTNER, Lease.Reason.RELEASED_BY_OPS)
@@ -56,6 +57,7 @@ def lease_disconnect_locked(
     if account.state == PoolAccount.State.LEASED:
         account.state = PoolAccount.State.READY
         account.save(update_fields=["state"])
+    lease_totals_refresh(organization_id=lease.organization_id)
     return lease
 
 

@@ -36,6 +36,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -48,7 +49,9 @@ from leasing.models import (
     AuditEvent,
     Lease,
     LeaseRequest,
+    LeaseTotals,
     LedgerEntry,
+    LedgerMonth,
     Organization,
     PoolAccount,
     PoolAccountTag,
@@ -975,6 +978,7 @@ class Writer:
         counts["request notes"] = self._notes()
         counts["leases"] = self._leases()
         counts["ledger entries"] = self._ledger()
+        self._rollups()
         counts["partners"] = self._orgs()
         counts["projects"] = self._projects()
         counts["api keys"] = self._write_keys()
@@ -1553,6 +1557,32 @@ class Writer:
         return (at, 0, org_index, LedgerEntry.Kind.TOP_UP, amount, None, None, memo,
                 user[0], user[1])  # fmt: skip
 
+    def _rollups(self) -> None:
+        """LeaseTotals and LedgerMonth, summed from the rows just loaded (as the services
+        keep them)."""
+        self.gen.progress.say("rollups        : lease totals and ledger months")
+        lease, totals = _table(Lease), _table(LeaseTotals)
+        self.loader.execute(
+            f"INSERT INTO {totals} (organization_id, active_leases, burn_cents, "  # noqa: S608
+            f"next_renewal_at, next_renewal_cents) "
+            f"SELECT a.organization_id, a.n, a.burn, a.first, "
+            f"(SELECT sum(l.monthly_price_cents) FROM {lease} l "
+            f"WHERE l.organization_id = a.organization_id AND l.status = 'assigned' "
+            f"AND l.next_renewal_at >= a.day AND l.next_renewal_at < a.day + interval '1 day') "
+            f"FROM (SELECT organization_id, count(*) AS n, sum(monthly_price_cents) AS burn, "
+            f"min(next_renewal_at) AS first, "
+            f"date_trunc('day', min(next_renewal_at) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' "
+            f"AS day FROM {lease} WHERE status = 'assigned' GROUP BY organization_id) a"
+        )
+        self.loader.execute(
+            f"INSERT INTO {_table(LedgerMonth)} "  # noqa: S608
+            f"(organization_id, month, charges, charged_cents) "
+            f"SELECT organization_id, "
+            f"date_trunc('month', created_at AT TIME ZONE 'UTC')::date, count(*), "
+            f"-sum(amount_cents) FROM {_table(LedgerEntry)} "
+            f"WHERE kind IN ('lease_charge', 'renewal_charge') GROUP BY 1, 2"
+        )
+
     # -- API call log and audit
 
     def _api_calls(self) -> int:
@@ -1752,7 +1782,7 @@ class Command(BaseCommand):
             loader = Loader(progress)
             counts = Writer(gen, loader).write_all()
             self._rebuild(progress, structures, keys)
-            self._reset_sequences(tables)
+            self._reset_sequences()
             elapsed = time.perf_counter() - started
             AuditEvent.objects.create(
                 actor_type=AuditEvent.ActorType.SYSTEM,
@@ -1793,14 +1823,11 @@ class Command(BaseCommand):
                     cursor.execute(ddl.create)
                 bar.update(1)
 
-    def _reset_sequences(self, tables: list[str]) -> None:
+    def _reset_sequences(self) -> None:
+        models = list(apps.get_app_config("leasing").get_models())
         with connection.cursor() as cursor:
-            for table in tables:
-                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-                row = cursor.fetchone()
-                if row and row[0]:
-                    highest = f"SELECT COALESCE(max(id), 0) + 1 FROM {_quote(table)}"  # noqa: S608
-                    cursor.execute(f"SELECT setval(%s, ({highest}), false)", [row[0]])
+            for sql in connection.ops.sequence_reset_sql(no_style(), models):
+                cursor.execute(sql)
 
     def _analyze(self, progress: Progress, tables: list[str]) -> None:
         """Statistics for the planner (and the visibility map for the derived tag rows)."""
