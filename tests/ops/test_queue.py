@@ -302,9 +302,9 @@ def _queue_world(n: int, project, ops_user) -> None:
         request_note_add(request=req, body=f"note {i}", actor=actor)
 
 
-# session, user, the user's and group permissions, the role's groups, the partner list,
-# the open counts and the page of rows (latest note included).
-QUEUE_QUERIES = 8
+# session, user, the user's and group permissions (one query), the role's groups, the
+# partner list, the open counts and the page of rows (latest note included).
+QUEUE_QUERIES = 7
 
 
 @pytest.mark.parametrize("rows", [2, 20])

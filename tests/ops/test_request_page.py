@@ -245,10 +245,10 @@ def _busy_request(project, ops_user, *, leases: int, notes: int, pool: int):
     return req
 
 
-# session, user, permissions (user and group), the role's groups, the request, its
-# candidates, its leases, the partner's burn, then the timeline's notes, audit events and
-# charges.
-REQUEST_PAGE_QUERIES = 12
+# session, user, permissions (user and group, one query), the role's groups, the request,
+# its candidates, its leases, the partner's burn, then the timeline's notes, audit events
+# and charges.
+REQUEST_PAGE_QUERIES = 11
 
 
 @pytest.mark.parametrize(("leases", "notes", "pool"), [(1, 1, 1), (6, 8, 12)])
@@ -266,6 +266,6 @@ def test_timeline_fragment_runs_only_the_timeline_queries(
     ops_client, ops_user, project, htmx_headers, django_assert_num_queries
 ):
     req = _busy_request(project, ops_user, leases=3, notes=3, pool=3)
-    # session, user, permissions (2), the request, leases, notes, audit events, charges
-    with django_assert_num_queries(9):
+    # session, user, permissions, the request, leases, notes, audit events, charges
+    with django_assert_num_queries(8):
         ops_client.get(page_url(req), headers=htmx_headers("timeline"))

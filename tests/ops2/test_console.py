@@ -60,8 +60,8 @@ def test_recent_renewal_charges_and_failures(support_client, project, other_proj
 
 def test_renewals_query_budget(support_client, project, django_assert_num_queries):
     lease_accounts(project, 5)
-    # session, user, perms (2), role chip, renewals per day and partner, charges, failures
-    with django_assert_num_queries(8):
+    # session, user, perms, role chip, renewals per day and partner, charges, failures
+    with django_assert_num_queries(7):
         support_client.get("/renewals/")
 
 
@@ -117,9 +117,9 @@ def test_audit_fragment_and_budget(
 ):
     for _ in range(5):
         wallet_adjust(organization=partner, amount_cents=100, memo="x", actor=factories.SYSTEM)
-    # session, user, perms (2), the page of events with their partner (no role chip, no
+    # session, user, perms, the page of events with their partner (no role chip, no
     # staff list for the actor filter: the fragment leaves the form out)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = support_client.get("/audit/", headers=htmx_headers("audit-results"))
     assert response.content.decode().lstrip().startswith('<div id="audit-results">')
 

@@ -107,8 +107,8 @@ def test_pool_query_budget(support_client, project, accounts, django_assert_num_
     for _ in range(accounts):
         factories.make_account()
     lease_accounts(project, 2)
-    # session, user, perms (2), role chip, one page of rows with the lease subqueries
-    with django_assert_num_queries(6):
+    # session, user, perms, role chip, one page of rows with the lease subqueries
+    with django_assert_num_queries(5):
         response = support_client.get(POOL)
     assert len(account_ids(response)) == accounts + 2
 
@@ -261,6 +261,6 @@ def test_supply_query_budget(support_client, project, django_assert_num_queries)
     for vertical in ("coffee", "fitness", "travel"):
         factories.make_account(verticals=[vertical])
         factories.make_request(project, vertical=vertical)
-    # session, user, perms (2), role chip, ready per tag, demand per vertical
-    with django_assert_num_queries(7):
+    # session, user, perms, role chip, ready per tag, demand per vertical
+    with django_assert_num_queries(6):
         support_client.get("/supply/")
