@@ -71,7 +71,7 @@ def test_eight_processes_contending_for_fifty_accounts(request):
     running = processes.start(
         "contest",
         [
-            {"seed": n, "project": p.pk, "accounts": accounts, "attempts": attempts, "hold": 2}
+            {"seed": n, "project": p.pk, "accounts": accounts, "attempts": attempts, "hold": 3}
             for n, p in enumerate(projects)
         ],
     )
