@@ -1,0 +1,106 @@
+"""Cells written by the database are byte for byte the cells csv_cell writes in Python."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db.models import OuterRef, Subquery
+from django.http import QueryDict
+
+from leasing import exports
+from leasing.models import Lease, LedgerEntry, PoolAccount
+from leasing.services.audit import Actor
+from leasing.services.billing import wallet_adjust, wallet_top_up
+from tests import factories
+from tests.ops2.conftest import lease_accounts
+
+pytestmark = pytest.mark.django_db
+
+ACTOR = Actor.for_system("tests")
+AWKWARD = ["=cmd", "+1", "-2", "@x", "\tt", "\rr", 'quo"te', "com,ma", "new\nline", "é ü 漢", ""]
+
+
+def _python_bytes(report: exports.Report) -> bytes:
+    """The report as the generic route writes it: csv_cell on every raw value."""
+    rows = [list(row) for row in report.rows]
+    return b"".join(
+        exports.csv_lines(exports.Report(report.name, report.header, rows, {}), actor=ACTOR)
+    )
+
+
+def _cells_bytes(report: exports.Report) -> bytes:
+    assert report.cells_ready
+    rows = list(report.rows)
+    return b"".join(
+        exports.csv_lines(
+            exports.Report(report.name, report.header, rows, {}, cells_ready=True), actor=ACTOR
+        )
+    )
+
+
+def test_pool_cells_match_python(project, admin_user):
+    for i, text in enumerate(AWKWARD):
+        factories.make_account(
+            f"awkward_{i}",
+            verticals=[text.strip() or "coffee", "=tea"] if i % 2 else ["coffee"],
+            countries=["US", "CA"] if i % 3 else [],
+            warmed_since=date(2025, 2, i + 1) if i % 2 else None,
+        )
+    PoolAccount.objects.filter(handle="awkward_3").update(retired_reason=AWKWARD[0], notes="x")
+    lease_accounts(project, 2)
+    filterset = exports.pool_filterset(user=admin_user, data=QueryDict(""))
+    assert filterset.is_valid()
+    lease = Lease.objects.filter(account=OuterRef("pk"), status=Lease.Status.ASSIGNED)
+    raw = filterset.qs.annotate(
+        leased_to_id=Subquery(lease.values("organization_id")[:1]),
+        leased_to=Subquery(lease.values("organization__name")[:1]),
+    ).values_list(
+        "id",
+        "handle",
+        "platform",
+        "state",
+        "followers",
+        "verticals",
+        "language",
+        "countries",
+        "warmed_since",
+        "leased_to_id",
+        "leased_to",
+        "retired_reason",
+        "created_at",
+    )
+    python = _python_bytes(exports.Report("pool", exports.POOL_HEADER, raw, {}))
+    cells = _cells_bytes(exports.pool_report(filterset, QueryDict("")))
+    assert cells == python
+    assert b"'=cmd" in cells or b"'=tea" in cells
+
+
+def test_ledger_cells_match_python(project, admin_user):
+    org = project.organization
+    for text in AWKWARD[:-1]:
+        wallet_top_up(organization=org, amount_cents=12345, memo=text, actor=ACTOR)
+    wallet_adjust(organization=org, amount_cents=-10000, memo="-correction", actor=ACTOR)
+    wallet_top_up(organization=org, amount_cents=100, memo="small", actor=ACTOR)
+    lease_accounts(project, 2)
+    assert LedgerEntry.objects.filter(lease__isnull=False).exists()
+    filterset = exports.ledger_filterset(user=admin_user, data=QueryDict(""))
+    assert filterset.is_valid()
+    raw = filterset.qs.values_list(
+        "id",
+        "created_at",
+        "organization_id",
+        "organization__name",
+        "kind",
+        "amount_cents",
+        "balance_after_cents",
+        "memo",
+        "lease_id",
+        "lease__account__handle",
+        "period",
+        "actor_label",
+    )
+    rows = [[*row[:7], exports.dollars(row[5]), exports.dollars(row[6]), *row[7:]] for row in raw]
+    python = _python_bytes(exports.Report("ledger", exports.LEDGER_HEADER, rows, {}))
+    cells = _cells_bytes(exports.ledger_report(filterset, QueryDict("")))
+    assert cells == python
