@@ -98,16 +98,20 @@ def lease_request_list(request: HttpRequest, api_key: ApiKey, project_id: str) -
 
 @api_endpoint("GET", scope=LEASED_WRITE, query=("status", "limit", "cursor"))
 def leased_account_list(request: HttpRequest, api_key: ApiKey, project_id: str) -> HttpResponse:
-    project = selectors.project_of(api_key, project_id)
+    # The partners' most frequent call: the project is checked (404) only when there is
+    # no lease to show, which saves a query on every other call.
     filterset = LeasedAccountFilter(
         query_with_default(request.GET, status=Lease.Status.ASSIGNED),
-        queryset=selectors.project_leases(project),
+        queryset=selectors.organization_project_leases(api_key, project_id),
     )
     page, page_problems = page_request(request, LEASED_KEYSET)
     problems = filter_problems(filterset) + page_problems
     if problems:
+        selectors.project_of(api_key, project_id)
         raise ValidationFailed(problems)
     rows, next_cursor = paginate(filterset.qs, LEASED_KEYSET, page)
+    if not rows:
+        selectors.project_of(api_key, project_id)
     return json_response(
         {"items": [leased_account_data(lease) for lease in rows], "nextCursor": next_cursor}
     )
