@@ -189,3 +189,19 @@ def test_a_crash_mid_assignment_leaves_no_charge_without_a_lease_nor_a_lease_wit
     assert not Lease.objects.exists()
     assert not LedgerEntry.objects.filter(kind="lease_charge").exists()
     assert_invariants()
+
+
+def test_a_database_error_raised_by_a_middleware_is_the_503_page_too(world):
+    """The session is saved by a middleware after the view, out of the view-error path; the
+    handler500 hook still tells a lost database from a bug."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    client = client_for(OPS)
+    client.raise_request_exception = False
+    with mock.patch.object(SessionStore, "save", side_effect=OperationalError("gone")):
+        response = client.get("/pool/import/")  # hands out an import token in the session
+    assert response.status_code == 503
+    assert "Lease Desk can't reach its database" in response.content.decode()
+    with mock.patch.object(SessionStore, "save", side_effect=ZeroDivisionError):
+        response = client.get("/pool/import/")
+    assert response.status_code == 500  # a real bug is still a 500
