@@ -62,6 +62,7 @@ from leasing.models import (
     RequestNote,
 )
 from leasing.money import format_cents
+from leasing.paging import AFTER, BEFORE, window
 from leasing.services.allocation import Candidate, candidates_rank
 from leasing.services.validation import language_primary, normalize_vertical
 
@@ -101,6 +102,9 @@ class QueuePage:
     has_next: bool = False
     # Open requests per status, for the tabs.
     open_counts: dict[str, int] = field(default_factory=dict)
+    # Where the Next and Previous links continue from (leasing/paging.py).
+    next_cursor: str = ""
+    previous_cursor: str = ""
 
     @property
     def has_previous(self) -> bool:
@@ -113,20 +117,6 @@ class QueuePage:
     @property
     def last_row_number(self) -> int:
         return self.first_row_number + len(self.rows) - 1
-
-
-M = TypeVar("M", bound=Model)
-
-
-def page_of(queryset: QuerySet[M], start: int, stop: int) -> list[M]:
-    """Rows `start` to `stop` of `queryset`, in its order, in one query.
-
-    The offset is walked by an inner query that selects only primary keys (an index
-    walk); the joins and subqueries of a row run only for the rows shown. So page 1,000
-    costs about what page 1 does instead of building and discarding 50,000 rows.
-    """
-    keys = queryset.values("pk")[start:stop]
-    return list(queryset.filter(pk__in=keys))
 
 
 def queue_rows(queryset: QuerySet[LeaseRequest]) -> QuerySet[LeaseRequest]:
@@ -164,10 +154,16 @@ def queue_page(*, user: AnyUser, data: QueryDict, page: int, request: Any = None
     result = QueuePage(filterset=filterset, page=page, open_counts=open_request_counts(user))
     if not filterset.is_valid():
         return result
-    start = (page - 1) * QUEUE_PAGE_SIZE
-    rows = page_of(filterset.qs, start, start + QUEUE_PAGE_SIZE + 1)
-    result.rows = rows[:QUEUE_PAGE_SIZE]
-    result.has_next = len(rows) > QUEUE_PAGE_SIZE and page < QUEUE_MAX_PAGE
+    shown = window(
+        filterset.qs,
+        start=(page - 1) * QUEUE_PAGE_SIZE,
+        size=QUEUE_PAGE_SIZE,
+        after=data.get(AFTER, ""),
+        before=data.get(BEFORE, ""),
+    )
+    result.rows = shown.rows
+    result.has_next = shown.has_next and page < QUEUE_MAX_PAGE
+    result.next_cursor, result.previous_cursor = shown.next_cursor, shown.previous_cursor
     return result
 
 
@@ -420,6 +416,9 @@ class Paged(Generic[T]):
     page: int
     page_size: int
     has_next: bool
+    # Where the Next and Previous links continue from (leasing/paging.py).
+    next_cursor: str = ""
+    previous_cursor: str = ""
 
     @property
     def has_previous(self) -> bool:
@@ -434,14 +433,24 @@ class Paged(Generic[T]):
         return self.first_row_number + len(self.rows) - 1
 
 
-def paged(queryset: QuerySet[T], *, page: int, page_size: int) -> Paged[T]:
-    start = (page - 1) * page_size
-    rows = page_of(queryset, start, start + page_size + 1)
+def paged(
+    queryset: QuerySet[T], *, page: int, page_size: int, data: QueryDict | None = None
+) -> Paged[T]:
+    cursors = data if data is not None else QueryDict()
+    shown = window(
+        queryset,
+        start=(page - 1) * page_size,
+        size=page_size,
+        after=cursors.get(AFTER, ""),
+        before=cursors.get(BEFORE, ""),
+    )
     return Paged(
-        rows=rows[:page_size],
+        rows=shown.rows,
         page=page,
         page_size=page_size,
-        has_next=len(rows) > page_size and page < MAX_PAGE,
+        has_next=shown.has_next and page < MAX_PAGE,
+        next_cursor=shown.next_cursor,
+        previous_cursor=shown.previous_cursor,
     )
 
 
@@ -559,7 +568,7 @@ def partners_page(*, user: AnyUser, data: QueryDict, page: int) -> PartnersPage:
     # Partners are few (hundreds); counting the at-risk ones for the tab is cheap.
     result = PartnersPage(filterset=filterset, at_risk_count=base.filter(Q(at_risk=True)).count())
     if filterset.is_valid():
-        result.paged = paged(filterset.qs, page=page, page_size=PARTNER_PAGE_SIZE)
+        result.paged = paged(filterset.qs, page=page, page_size=PARTNER_PAGE_SIZE, data=data)
     return result
 
 
@@ -905,7 +914,7 @@ def pool_page(*, user: AnyUser, data: QueryDict, page: int) -> PoolPage:
     filterset = PoolFilter(data, queryset=base)
     result = PoolPage(filterset=filterset)
     if filterset.is_valid():
-        result.paged = paged(filterset.qs, page=page, page_size=POOL_PAGE_SIZE)
+        result.paged = paged(filterset.qs, page=page, page_size=POOL_PAGE_SIZE, data=data)
     return result
 
 
@@ -1211,7 +1220,7 @@ def audit_page(*, user: AnyUser, data: QueryDict, page: int) -> AuditPage:
     filterset = AuditFilter(data, queryset=base)
     result = AuditPage(filterset=filterset)
     if filterset.is_valid():
-        result.paged = paged(filterset.qs, page=page, page_size=AUDIT_PAGE_SIZE)
+        result.paged = paged(filterset.qs, page=page, page_size=AUDIT_PAGE_SIZE, data=data)
     return result
 
 

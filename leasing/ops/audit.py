@@ -29,7 +29,11 @@ def audit_view(request: DeskRequest) -> HttpResponse:
     }
     if page.paged:
         if page.paged.has_previous:
-            context["previous_url"] = page_url(path, data, page.paged.page - 1)
+            context["previous_url"] = page_url(
+                path, data, page.paged.page - 1, before=page.paged.previous_cursor
+            )
         if page.paged.has_next:
-            context["next_url"] = page_url(path, data, page.paged.page + 1)
+            context["next_url"] = page_url(
+                path, data, page.paged.page + 1, after=page.paged.next_cursor
+            )
     return render_page(request, "audit/log.html", context)

@@ -11,7 +11,8 @@ from django.http import QueryDict
 def url_with(path: str, data: QueryDict, **changes: list[str]) -> str:
     """`path` with the current query, `changes` applied and the page reset."""
     query = data.copy()
-    query.pop("page", None)
+    for key in ("page", "after", "before"):
+        query.pop(key, None)
     for key, values in changes.items():
         if values:
             query.setlist(key, values)
@@ -21,9 +22,15 @@ def url_with(path: str, data: QueryDict, **changes: list[str]) -> str:
     return f"{path}?{encoded}" if encoded else path
 
 
-def page_url(path: str, data: QueryDict, page: int) -> str:
+def page_url(path: str, data: QueryDict, page: int, *, after: str = "", before: str = "") -> str:
+    """The list's page `page`; `after`/`before` carry the row it continues from, so the
+    database seeks there instead of counting rows (leasing/paging.py)."""
     query = data.copy()
     query["page"] = str(page)
+    for key, cursor in (("after", after), ("before", before)):
+        query.pop(key, None)
+        if cursor:
+            query[key] = cursor
     return f"{path}?{query.urlencode()}"
 
 

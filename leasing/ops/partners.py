@@ -102,9 +102,13 @@ def partners_view(request: DeskRequest) -> HttpResponse:
     }
     if page.paged:
         if page.paged.has_previous:
-            context["previous_url"] = page_url(path, data, page.paged.page - 1)
+            context["previous_url"] = page_url(
+                path, data, page.paged.page - 1, before=page.paged.previous_cursor
+            )
         if page.paged.has_next:
-            context["next_url"] = page_url(path, data, page.paged.page + 1)
+            context["next_url"] = page_url(
+                path, data, page.paged.page + 1, after=page.paged.next_cursor
+            )
     return render_page(request, "partners/list.html", context)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBase, QueryDict
@@ -34,11 +35,18 @@ def _url_with(data: QueryDict, base: str | None = None, **changes: list[str]) ->
     """The queue's URL (or `base`, e.g. its CSV export) with the same filters."""
     base = base or reverse("ops:queue")
     query = data.copy()
-    query.pop("page", None)
+    for key in ("page", "after", "before"):
+        query.pop(key, None)
     for key, values in changes.items():
         query.setlist(key, values)
     encoded = query.urlencode()
     return f"{base}?{encoded}" if encoded else base
+
+
+def _page_link(data: QueryDict, number: int, direction: str, cursor: str) -> str:
+    """Page `number`, continuing from the row `cursor` names (leasing/paging.py)."""
+    url = _url_with(data, page=[str(number)])
+    return f"{url}&{urlencode({direction: cursor})}" if cursor else url
 
 
 def _status_tabs(data: QueryDict, page: QueuePage) -> list[Tab]:
@@ -78,8 +86,12 @@ def queue_view(request: DeskRequest) -> HttpResponse:
         "queue": page,
         "tabs": _status_tabs(data, page),
         "paging_errors": paging.errors.get("page"),
-        "previous_url": _url_with(data, page=[str(page.page - 1)]) if page.has_previous else "",
-        "next_url": _url_with(data, page=[str(page.page + 1)]) if page.has_next else "",
+        "previous_url": _page_link(data, page.page - 1, "before", page.previous_cursor)
+        if page.has_previous
+        else "",
+        "next_url": _page_link(data, page.page + 1, "after", page.next_cursor)
+        if page.has_next
+        else "",
         "reset_url": reverse("ops:queue"),
         "can_triage": request.user.has_perm(TRIAGE),
         "can_export": request.user.has_perm(EXPORT),

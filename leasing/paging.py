@@ -1,0 +1,165 @@
+"""Pages of the dashboard's long lists, cheap at any depth.
+
+A page is shown by number, but Next and Previous links also carry the sort key of the row
+they continue from (`after` / `before`, opaque in the URL). With a key, the database
+seeks to that row in the list's index and reads one page: page 1,000 reached by Next costs
+what page 1 does, whatever the filters. A page asked for by number alone (a typed URL,
+or an ordering with a column that can be empty) skips its offset with a query that reads
+only primary keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import F, Field, Model, Q, QuerySet
+from django.db.models.expressions import OrderBy
+
+M = TypeVar("M", bound=Model)
+
+AFTER = "after"
+BEFORE = "before"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    path: str  # a field path, e.g. submitted_at or organization__name
+    descending: bool
+    field: Field[Any, Any]
+
+
+@dataclass(frozen=True)
+class Window(Generic[M]):
+    rows: list[M]
+    has_next: bool
+    next_cursor: str = ""
+    previous_cursor: str = ""
+
+
+def page_of(queryset: QuerySet[M], start: int, stop: int) -> list[M]:
+    """Rows `start` to `stop` of `queryset`, in its order, in one query.
+
+    The offset is walked by an inner query that selects only primary keys (an index
+    walk); the joins and subqueries of a row run only for the rows shown.
+    """
+    keys = queryset.values("pk")[start:stop]
+    return list(queryset.filter(pk__in=keys))
+
+
+def _field_at(model: type[Model], path: str) -> Field[Any, Any] | None:
+    field: Any = None
+    for part in path.split("__"):
+        try:
+            field = model._meta.get_field("id" if part == "pk" else part)
+        except FieldDoesNotExist:
+            return None
+        if field.is_relation:
+            if field.related_model is None:
+                return None
+            model = field.related_model
+    return field if isinstance(field, Field) else None
+
+
+def sort_keys(queryset: QuerySet[Any]) -> list[SortKey] | None:
+    """The list's ordering as seekable keys, or None when it cannot be sought: an
+    annotation, an expression, a column that can be empty, or no unique last key."""
+    order = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    keys = []
+    for item in order:
+        if isinstance(item, str):
+            path, descending = item.lstrip("-"), item.startswith("-")
+        elif isinstance(item, OrderBy) and isinstance(item.expression, F):
+            path, descending = str(getattr(item.expression, "name", "")), item.descending
+        else:
+            return None
+        field = _field_at(queryset.model, path)
+        if field is None or field.null:
+            return None
+        keys.append(SortKey(path=path, descending=descending, field=field))
+    if not keys or not (keys[-1].field.primary_key or keys[-1].field.unique):
+        return None
+    return keys
+
+
+def _value_at(row: Model, path: str) -> Any:
+    value: Any = row
+    for part in path.split("__"):
+        value = getattr(value, part)
+    return value
+
+
+def encode(row: Model, keys: list[SortKey]) -> str:
+    values = []
+    for key in keys:
+        value = _value_at(row, key.path)
+        if isinstance(value, Model):
+            value = value.pk
+        values.append(value.isoformat() if isinstance(value, datetime | date) else value)
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(text: str, keys: list[SortKey]) -> list[Any] | None:
+    """The key values a cursor carries, or None for anything that is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(keys):
+            return None
+        return [key.field.to_python(value) for key, value in zip(keys, values, strict=True)]
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, ValidationError):
+        return None
+
+
+def seek(
+    queryset: QuerySet[M], keys: list[SortKey], values: list[Any], *, forward: bool
+) -> QuerySet[M]:
+    """The rows after (or before) the row with these key values, in the list's order.
+
+    The first key also bounds the range on its own (followers <= 5000 AND ...), which is
+    what lets the database start the index walk at the row instead of filtering from the
+    top of the list.
+    """
+    first = keys[0]
+    bound = "lte" if first.descending == forward else "gte"
+    condition, equal = Q(), Q()
+    for key, value in zip(keys, values, strict=True):
+        beyond = "lt" if key.descending == forward else "gt"
+        condition |= equal & Q(**{f"{key.path}__{beyond}": value})
+        equal &= Q(**{key.path: value})
+    return queryset.filter(Q(**{f"{first.path}__{bound}": values[0]}), condition)
+
+
+def window(
+    queryset: QuerySet[M], *, start: int, size: int, after: str = "", before: str = ""
+) -> Window[M]:
+    """One page of `queryset`: from a cursor when the link brought one, else by offset."""
+    keys = sort_keys(queryset)
+    cursor = after or before
+    values = decode(cursor, keys) if keys and cursor else None
+    if keys is None or values is None:
+        rows = page_of(queryset, start, start + size + 1)
+        has_next = len(rows) > size
+    elif after:
+        rows = page_of(seek(queryset, keys, values, forward=True), 0, size + 1)
+        has_next = len(rows) > size
+    else:
+        # Backwards: the page that ends just before the cursor's row.
+        previous = seek(queryset, keys, values, forward=False).reverse()
+        rows = list(reversed(page_of(previous, 0, size)))
+        has_next = True
+    rows = rows[:size]
+    if keys is None or not rows:
+        return Window(rows=rows, has_next=has_next)
+    return Window(
+        rows=rows,
+        has_next=has_next,
+        next_cursor=encode(rows[-1], keys),
+        previous_cursor=encode(rows[0], keys),
+    )
