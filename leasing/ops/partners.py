@@ -8,9 +8,11 @@ POST-only URL calling one service, then 303 back to the partner page.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.forms import Form
 from django.http import HttpResponse, HttpResponseBase
@@ -52,7 +54,12 @@ from leasing.services.billing import organization_set_price, wallet_adjust, wall
 from leasing.services.errors import ServiceError, ValidationFailed
 from leasing.services.partners import api_key_issue, api_key_revoke
 
-ISSUED_KEY_SESSION = "issued_api_key"
+# A freshly issued key rides to the next page load in a signed, HttpOnly cookie that lives
+# two minutes and is deleted when shown, so the full key is never written to the database
+# (sessions are stored there).
+ISSUED_KEY_COOKIE = "issued_api_key"
+ISSUED_KEY_SALT = "leasing.partners.issued-key"
+ISSUED_KEY_MAX_AGE = 120
 
 PARTNER_COLUMNS = [
     ("name", "Partner", False),
@@ -156,11 +163,18 @@ def _renewals_chart(page: PartnerPage) -> Any:
 
 
 def _pop_issued_key(request: DeskRequest, org: Organization) -> dict[str, Any] | None:
-    """The key issued just before this page load, shown this once and then forgotten."""
-    issued = request.session.get(ISSUED_KEY_SESSION)
+    """The key issued just before this page load (the caller deletes the cookie)."""
+    raw = request.get_signed_cookie(
+        ISSUED_KEY_COOKIE, default=None, salt=ISSUED_KEY_SALT, max_age=ISSUED_KEY_MAX_AGE
+    )
+    if raw is None:
+        return None
+    try:
+        issued = json.loads(raw)
+    except ValueError:
+        return None
     if not isinstance(issued, dict) or issued.get("organization") != org.pk:
         return None
-    del request.session[ISSUED_KEY_SESSION]
     return issued
 
 
@@ -201,8 +215,9 @@ def partner_view(request: DeskRequest, pk: str) -> HttpResponse:
         request, "partners/detail.html", partner_context(request, org, issued_key=issued)
     )
     if issued:
-        # The page holds a secret: no cache may keep it.
+        # The page holds a secret: no cache may keep it, and it is shown only this once.
         add_never_cache_headers(response)
+        response.delete_cookie(ISSUED_KEY_COOKIE, path=_partner_url(org), samesite="Strict")
     return response
 
 
@@ -394,13 +409,25 @@ def api_key_issue_view(request: DeskRequest, pk: str) -> HttpResponseBase:
             _service_errors_to_form(form, exc, {"scopes": "scopes", "tier": "tier", "name": "name"})
         else:
             # Shown once on the next page load, then dropped; only its hash is stored.
-            request.session[ISSUED_KEY_SESSION] = {
-                "organization": org.pk,
-                "id": api_key.pk,
-                "raw": raw,
-                "prefix": api_key.display_prefix,
-            }
-            return HttpResponseSeeOther(_partner_url(org, "api-keys"))
+            response = HttpResponseSeeOther(_partner_url(org, "api-keys"))
+            response.set_signed_cookie(
+                ISSUED_KEY_COOKIE,
+                json.dumps(
+                    {
+                        "organization": org.pk,
+                        "id": api_key.pk,
+                        "raw": raw,
+                        "prefix": api_key.display_prefix,
+                    }
+                ),
+                salt=ISSUED_KEY_SALT,
+                max_age=ISSUED_KEY_MAX_AGE,
+                path=_partner_url(org),
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Strict",
+            )
+            return response
     context = partner_context(request, org, key_form=form, key_form_open=True)
     return render_page(request, "partners/detail.html", context, status=422)
 

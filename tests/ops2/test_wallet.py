@@ -232,6 +232,34 @@ def test_admin_issues_a_key_shown_once(admin_client, partner):
     assert ApiKey.objects.get(pk=key.pk).secret_hash != raw
 
 
+def test_issued_key_travels_in_a_short_lived_cookie_not_the_session(admin_client, partner):
+    from django.contrib.sessions.models import Session
+
+    response = admin_client.post(
+        url("partner-key-issue", partner), {"scopes": ["leased:write"], "tier": "standard"}
+    )
+    cookie = response.cookies["issued_api_key"]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Strict"
+    assert cookie["max-age"] == 120
+    assert cookie["path"] == url("partner", partner)
+    secret_tail = ApiKey.objects.get(organization=partner, name="").display_prefix[-4:]
+    for session in Session.objects.all():
+        assert secret_tail not in str(session.get_decoded())
+    shown = admin_client.get(response["Location"])
+    assert shown.cookies["issued_api_key"].value == ""  # deleted once shown
+
+
+def test_issued_key_cookie_of_another_partner_is_ignored(admin_client, partner, other_partner):
+    response = admin_client.post(
+        url("partner-key-issue", partner), {"scopes": ["leased:write"], "tier": "standard"}
+    )
+    value = response.cookies["issued_api_key"].value
+    admin_client.cookies["issued_api_key"] = value
+    page = admin_client.get(url("partner", other_partner))
+    assert 'id="issued-key"' not in page.content.decode()
+
+
 def test_key_issue_needs_a_scope(admin_client, partner):
     response = admin_client.post(url("partner-key-issue", partner), {"tier": "standard"})
     assert response.status_code == 422
