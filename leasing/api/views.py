@@ -28,6 +28,7 @@ from leasing.api.serializers import (
     request_accepted_data,
     social_account_data,
 )
+from leasing.ids import is_id
 from leasing.models import ApiKey, Lease, LeaseRequest
 from leasing.services.audit import Actor
 from leasing.services.errors import InvalidState, ValidationFailed
@@ -99,7 +100,10 @@ def lease_request_list(request: HttpRequest, api_key: ApiKey, project_id: str) -
 @api_endpoint("GET", scope=LEASED_WRITE, query=("status", "limit", "cursor"))
 def leased_account_list(request: HttpRequest, api_key: ApiKey, project_id: str) -> HttpResponse:
     # The partners' most frequent call: the project is checked (404) only when there is
-    # no lease to show, which saves a query on every other call.
+    # no lease to show, which saves a query on every other call. A malformed id is a 404
+    # before any query (PostgreSQL refuses some characters, such as NUL, in text).
+    if not is_id(project_id, "prj"):
+        selectors.project_of(api_key, project_id)
     filterset = LeasedAccountFilter(
         query_with_default(request.GET, status=Lease.Status.ASSIGNED),
         queryset=selectors.organization_project_leases(api_key, project_id),
