@@ -188,7 +188,9 @@ class PoolAccount(models.Model):
             models.Index(fields=["warmed_since", "id"], name="pool_warmed"),
             # On PostgreSQL, migration 0004 adds a trigram index on UPPER(handle) for the
             # pool's handle search (pool_handle_trgm) and a byte-order index on
-            # LOWER(handle) for the header search's handle prefixes (pool_handle_prefix).
+            # LOWER(handle) for the header search's handle prefixes (pool_handle_prefix);
+            # migration 0006 a GIN index on countries for candidate ranking by country
+            # (pool_countries_gin).
         ]
         permissions = [("manage_pool", "Can change pool account states and import accounts")]
 
