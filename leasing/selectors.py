@@ -677,8 +677,12 @@ class PartnerPage:
         active = Lease.objects.filter(
             project=OuterRef("pk"), status=Lease.Status.ASSIGNED
         ).order_by()
+        # The partner too, so the count reads request_open_by_organization (the open
+        # requests only) rather than every request the project ever made.
         open_requests = LeaseRequest.objects.filter(
-            project=OuterRef("pk"), status__in=LeaseRequest.OPEN_STATUSES
+            organization=self.organization,
+            project=OuterRef("pk"),
+            status__in=LeaseRequest.OPEN_STATUSES,
         ).order_by()
         return list(
             Project.objects.filter(organization=self.organization)
