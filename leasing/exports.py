@@ -111,13 +111,21 @@ def csv_lines(report: Report, *, actor: Actor) -> Generator[bytes, None, None]:
         ready = report.cells_ready
         # In a transaction the server-side cursor streams; outside one, PostgreSQL must
         # hold it past the commit and so computes every row before sending the first.
+        rows = iter(report.rows)
         with transaction.atomic():
-            for row in report.rows:
-                chunk.append(writer.writerow(row if ready else [csv_cell(v) for v in row]))
-                count += 1
-                if len(chunk) >= ROWS_PER_WRITE:
-                    yield "".join(chunk).encode()
-                    chunk = []
+            try:
+                for row in rows:
+                    chunk.append(writer.writerow(row if ready else [csv_cell(v) for v in row]))
+                    count += 1
+                    if len(chunk) >= ROWS_PER_WRITE:
+                        yield "".join(chunk).encode()
+                        chunk = []
+            finally:
+                # An abandoned download: close the cursor inside the transaction it
+                # belongs to, not later when the iterator is collected.
+                close = getattr(rows, "close", None)
+                if close is not None:
+                    close()
         if chunk:
             yield "".join(chunk).encode()
         complete = True
