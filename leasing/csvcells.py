@@ -58,14 +58,21 @@ class TextCell(_Cell):
 
 
 class ListCell(_Cell):
-    """A JSON list of strings joined with ";", then neutralised like text."""
+    """A JSON list of strings joined with ";", then neutralised like text. The test looks
+    at the first item (what the joined text starts with), so the list is joined once."""
 
     _postgres_join = (
         "array_to_string(ARRAY(SELECT jsonb_array_elements_text(%(expressions)s)), ';')"
     )
     _sqlite_join = "(SELECT group_concat(value, ';') FROM json_each(%(expressions)s))"
-    postgres_template = TextCell.postgres_template.replace("%(expressions)s", _postgres_join)
-    sqlite_template = TextCell.sqlite_template.replace("%(expressions)s", _sqlite_join)
+    postgres_template = (
+        f"CASE WHEN left(%(expressions)s ->> 0, 1) IN {_POSTGRES_FORMULA} "
+        f"THEN '''' || {_postgres_join} ELSE {_postgres_join} END"
+    )
+    sqlite_template = (
+        f"CASE WHEN substr(json_extract(%(expressions)s, '$[0]'), 1, 1) IN {_SQLITE_FORMULA} "
+        f"THEN '''' || {_sqlite_join} ELSE {_sqlite_join} END"
+    )
 
 
 class TimeCell(_Cell):
