@@ -205,7 +205,10 @@ class PoolAccountTag(models.Model):
         VERTICAL = "vertical", "Vertical"
         COUNTRY = "country", "Country"
 
-    account = models.ForeignKey(PoolAccount, on_delete=models.CASCADE, related_name="tags")
+    # Indexed by pool_tag_account below, which also covers kind and value.
+    account = models.ForeignKey(
+        PoolAccount, on_delete=models.CASCADE, related_name="tags", db_index=False
+    )
     kind = models.CharField(max_length=8, choices=Kind.choices)
     value = models.CharField(max_length=64)
 
@@ -213,6 +216,11 @@ class PoolAccountTag(models.Model):
         constraints = [
             # Doubles as the index for "accounts tagged coffee" (candidates, pool filters).
             models.UniqueConstraint(fields=["kind", "value", "account"], name="pool_tag_unique"),
+        ]
+        indexes = [
+            # "Is this account tagged BR?" while the pool list walks accounts by followers:
+            # answered from the index alone. Also an account's own tags (its page, edits).
+            models.Index(fields=["account", "kind", "value"], name="pool_tag_account"),
         ]
 
     def __str__(self) -> str:
