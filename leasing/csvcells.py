@@ -99,3 +99,12 @@ def cell_columns(
     for number, (kind, path) in enumerate(columns):
         annotations[f"cell_{number}"] = kind(F(path)) if kind is not None else F(path)
     return annotations, list(annotations)
+
+
+class DollarsCell(_Cell):
+    """Cents as dollars, written like str(Decimal(cents) / 100): 123.45, 12.5, -150, 0.05."""
+
+    postgres_template = "trim_scale(%(expressions)s::numeric / 100)::text"
+    # Two decimals, then no trailing zeros (the point stops the first trim), then no
+    # trailing point: 150.00 -> 150, 12.50 -> 12.5.
+    sqlite_template = "rtrim(rtrim(printf('%%.2f', %(expressions)s / 100.0), '0'), '.')"

@@ -27,7 +27,7 @@ from django.db.models.functions import TruncMonth
 from django.http import QueryDict, StreamingHttpResponse
 from django.utils import timezone
 
-from leasing.csvcells import DateCell, ListCell, TextCell, TimeCell, cell_columns
+from leasing.csvcells import DateCell, DollarsCell, ListCell, TextCell, TimeCell, cell_columns
 from leasing.filters import (
     BurnMonthlyFilter,
     LeaseReportFilter,
@@ -390,6 +390,8 @@ def ledger_report(filterset: LedgerFilter, data: QueryDict) -> Report:
         (TextCell, "kind"),
         (None, "amount_cents"),
         (None, "balance_after_cents"),
+        (DollarsCell, "amount_cents"),
+        (DollarsCell, "balance_after_cents"),
         (TextCell, "memo"),
         (None, "lease_id"),
         (TextCell, "lease__account__handle"),
@@ -397,30 +399,10 @@ def ledger_report(filterset: LedgerFilter, data: QueryDict) -> Report:
         (TextCell, "actor_label"),
     )
     rows = filterset.qs.annotate(**annotations).values_list(*names)
-
-    def make(row: tuple[Any, ...]) -> list[object]:
-        pk, at, org, name, kind, amount, after, memo, lease, handle, period, actor = row
-        return [
-            pk,
-            at,
-            org,
-            name,
-            kind,
-            amount,
-            after,
-            dollars(amount),
-            dollars(after),
-            memo,
-            lease,
-            handle,
-            period,
-            actor,
-        ]
-
     return Report(
         "ledger",
         LEDGER_HEADER,
-        _rows(rows, make),
+        rows.iterator(chunk_size=CHUNK_SIZE),
         filters_used(data, filterset.filters),
         cells_ready=True,
     )

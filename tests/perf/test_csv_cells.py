@@ -81,7 +81,9 @@ def test_ledger_cells_match_python(project, admin_user):
     for text in AWKWARD[:-1]:
         wallet_top_up(organization=org, amount_cents=12345, memo=text, actor=ACTOR)
     wallet_adjust(organization=org, amount_cents=-10000, memo="-correction", actor=ACTOR)
-    wallet_top_up(organization=org, amount_cents=100, memo="small", actor=ACTOR)
+    for cents in (100, 1250, 5, 10, 100_000_000):
+        # 1, 12.5, 0.05, 0.1, 1000000: Decimal's own way of writing each
+        wallet_top_up(organization=org, amount_cents=cents, memo="small", actor=ACTOR)
     lease_accounts(project, 2)
     assert LedgerEntry.objects.filter(lease__isnull=False).exists()
     filterset = exports.ledger_filterset(user=admin_user, data=QueryDict(""))
