@@ -1790,7 +1790,13 @@ class Command(BaseCommand):
                 action=MARKER_ACTION,
                 object_type="dataset",
                 object_id="scale",
-                after={"sizes": asdict(sizes), "seed": options["seed"], "counts": counts},
+                after={
+                    "sizes": asdict(sizes),
+                    "seed": options["seed"],
+                    "counts": counts,
+                    # Before the VACUUM ANALYZE that follows the commit.
+                    "load_seconds": round(elapsed, 1),
+                },
                 created_at=now,
             )
         self._analyze(progress, tables)
