@@ -16,7 +16,7 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import OrderBy
 from django.forms.utils import flatatt
 from django.http import QueryDict
@@ -33,6 +33,7 @@ from leasing.models import (
     PoolAccount,
     PoolAccountTag,
 )
+from leasing.services.allocation import account_tagged
 from leasing.services.validation import (
     country_code,
     language_primary,
@@ -469,10 +470,6 @@ class PoolFilterForm(forms.Form):
         return data
 
 
-def _tagged(kind: str, value: str) -> Exists:
-    return Exists(PoolAccountTag.objects.filter(account=OuterRef("pk"), kind=kind, value=value))
-
-
 class PoolFilter(django_filters.FilterSet):
     """The pool list and the pool CSV."""
 
@@ -565,7 +562,7 @@ class PoolFilter(django_filters.FilterSet):
         vertical = normalize_vertical(value)
         if not vertical:
             return queryset
-        return queryset.filter(_tagged(PoolAccountTag.Kind.VERTICAL, vertical))
+        return queryset.filter(account_tagged(PoolAccountTag.Kind.VERTICAL, vertical))
 
     def filter_language(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(**{name: language_primary(value.strip())})
@@ -574,7 +571,7 @@ class PoolFilter(django_filters.FilterSet):
         code = country_code(value)
         if code is None:
             return queryset
-        return queryset.filter(_tagged(PoolAccountTag.Kind.COUNTRY, code))
+        return queryset.filter(account_tagged(PoolAccountTag.Kind.COUNTRY, code))
 
     def filter_sort(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.order_by(*POOL_SORTS[value])

@@ -60,7 +60,8 @@ class Candidate:
     countries_requested: int
 
 
-def _tagged(kind: str, value: str) -> Exists:
+def account_tagged(kind: str, value: str) -> Exists:
+    """The account carries this vertical or country tag (pool lists and candidates)."""
     return Exists(PoolAccountTag.objects.filter(account=OuterRef("pk"), kind=kind, value=value))
 
 
@@ -133,9 +134,9 @@ def candidates_queryset(
 
     qs = PoolAccount.objects.filter(state=PoolAccount.State.READY)
     if wanted_vertical:
-        qs = qs.filter(_tagged(PoolAccountTag.Kind.VERTICAL, wanted_vertical))
+        qs = qs.filter(account_tagged(PoolAccountTag.Kind.VERTICAL, wanted_vertical))
     if country:
-        qs = qs.filter(_tagged(PoolAccountTag.Kind.COUNTRY, country.upper()))
+        qs = qs.filter(account_tagged(PoolAccountTag.Kind.COUNTRY, country.upper()))
     if same_language_only and primary:
         qs = qs.filter(language_primary=primary)
     shortlist = (
