@@ -38,7 +38,10 @@ class _Cell(Func):
     def as_postgresql(
         self, compiler: SQLCompiler, connection: Any, **extra: Any
     ) -> tuple[str, Any]:
-        return self._render(compiler, connection, self.postgres_template, **extra)
+        # COPY quotes an empty string ("") and writes NULL as nothing; csv.writer writes
+        # both as nothing. As NULL, an empty cell is written the same by either.
+        template = f"NULLIF({self.postgres_template}, '')"
+        return self._render(compiler, connection, template, **extra)
 
     def as_sqlite(self, compiler: SQLCompiler, connection: Any, **extra: Any) -> tuple[str, Any]:
         return self._render(compiler, connection, self.sqlite_template, **extra)

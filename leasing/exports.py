@@ -5,7 +5,13 @@ A report is a header and a lazy iterator of rows. Rows come from `.iterator(chun
 a million rows cost the same memory as ten. Text cells that a spreadsheet would run as a
 formula (starting with = + - @, a tab or a carriage return) get a leading single quote;
 numbers the report itself computes (cents, counts) stay numbers so they still add up. The
-file is UTF-8 with a byte-order mark, which is what makes Excel read it as UTF-8.
+file is UTF-8 with a byte-order mark, which is what makes Excel read it as UTF-8; lines end
+in LF, and a cell holding a line break or a carriage return is quoted.
+
+The reports that run to a million rows (pool, ledger) have their cells computed by the
+database (leasing/csvcells.py); on PostgreSQL the database writes their CSV lines as well,
+through `COPY (query) TO STDOUT (FORMAT csv)`, and Python only passes the bytes on. Both
+routes write the same bytes (tests/perf/test_csv_cells.py).
 
 When the last row has gone out (or the download is abandoned), an audit event records who
 downloaded which report, with which filters, and how many rows.
@@ -21,7 +27,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Count, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.http import QueryDict, StreamingHttpResponse
@@ -94,43 +100,87 @@ class Report:
     header: Sequence[str]
     rows: Iterable[Sequence[object]]
     filters: Mapping[str, Any]
-    # The rows' cells were made by the database (leasing/csvcells.py): write them as is.
-    cells_ready: bool = False
+    # The rows as a values_list() of cells the database made (leasing/csvcells.py), for
+    # the reports it writes itself on PostgreSQL; `rows` iterates the same query.
+    cells: QuerySet[Any] | None = None
+
+    @property
+    def cells_ready(self) -> bool:
+        return self.cells is not None
 
     def filename(self, today: date) -> str:
         return f"lease-desk-{self.name}-{today.isoformat()}.csv"
 
 
+def _line(text: str) -> str:
+    # The writer ends lines with CRLF, so that it quotes a cell holding a carriage
+    # return; the file ends lines with LF, as PostgreSQL's COPY does.
+    return text[:-2] + "\n"
+
+
 def csv_lines(report: Report, *, actor: Actor) -> Generator[bytes, None, None]:
     """The report's bytes, header first; the audit event is written at the end."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
     count, complete = 0, False
     try:
-        yield (BOM + writer.writerow(report.header)).encode()
-        chunk: list[str] = []
-        ready = report.cells_ready
-        # In a transaction the server-side cursor streams; outside one, PostgreSQL must
-        # hold it past the commit and so computes every row before sending the first.
-        rows = iter(report.rows)
-        with transaction.atomic():
-            try:
-                for row in rows:
-                    chunk.append(writer.writerow(row if ready else [csv_cell(v) for v in row]))
-                    count += 1
-                    if len(chunk) >= ROWS_PER_WRITE:
-                        yield "".join(chunk).encode()
-                        chunk = []
-            finally:
-                # An abandoned download: close the cursor inside the transaction it
-                # belongs to, not later when the iterator is collected.
-                close = getattr(rows, "close", None)
-                if close is not None:
-                    close()
-        if chunk:
-            yield "".join(chunk).encode()
+        yield (BOM + _line(writer.writerow(report.header))).encode()
+        if report.cells is not None and connections[report.cells.db].vendor == "postgresql":
+            chunks = _copied_chunks(report.cells)
+        else:
+            chunks = _written_chunks(report, writer)
+        try:
+            for chunk, rows in chunks:
+                count += rows
+                yield chunk
+        finally:
+            # An abandoned download: end the query inside the transaction it belongs to,
+            # not later when the generator is collected.
+            chunks.close()
         complete = True
     finally:
         _record_export(report, actor=actor, rows=count, complete=complete)
+
+
+def _written_chunks(report: Report, writer: Any) -> Generator[tuple[bytes, int], None, None]:
+    """Lines the csv module writes, ROWS_PER_WRITE at a time."""
+    chunk: list[str] = []
+    ready = report.cells_ready
+    # In a transaction the server-side cursor streams; outside one, PostgreSQL must hold
+    # it past the commit and so computes every row before sending the first.
+    rows = iter(report.rows)
+    with transaction.atomic():
+        try:
+            for row in rows:
+                chunk.append(_line(writer.writerow(row if ready else [csv_cell(v) for v in row])))
+                if len(chunk) >= ROWS_PER_WRITE:
+                    yield "".join(chunk).encode(), len(chunk)
+                    chunk = []
+        finally:
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()
+    if chunk:
+        yield "".join(chunk).encode(), len(chunk)
+
+
+def _copied_chunks(cells: QuerySet[Any]) -> Generator[tuple[bytes, int], None, None]:
+    """Lines PostgreSQL writes with COPY, ROWS_PER_WRITE at a time.
+
+    COPY hands over one row per read, already quoted; NULL and empty cells both come out
+    empty because the cell expressions turn "" into NULL.
+    """
+    sql, params = cells.query.sql_with_params()
+    with transaction.atomic(using=cells.db), connections[cells.db].cursor() as cursor:
+        statement = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
+        with cursor.cursor.copy(statement, params) as copy:
+            chunk: list[bytes | memoryview] = []
+            for row in copy:
+                chunk.append(row)
+                if len(chunk) >= ROWS_PER_WRITE:
+                    yield b"".join(chunk), len(chunk)
+                    chunk = []
+            if chunk:
+                yield b"".join(chunk), len(chunk)
 
 
 def _record_export(report: Report, *, actor: Actor, rows: int, complete: bool) -> None:
@@ -404,7 +454,7 @@ def ledger_report(filterset: LedgerFilter, data: QueryDict) -> Report:
         LEDGER_HEADER,
         rows.iterator(chunk_size=CHUNK_SIZE),
         filters_used(data, filterset.filters),
-        cells_ready=True,
+        cells=rows,
     )
 
 
@@ -503,5 +553,5 @@ def pool_report(filterset: PoolFilter, data: QueryDict) -> Report:
         POOL_HEADER,
         rows.iterator(chunk_size=CHUNK_SIZE),
         filters_used(data, filterset.filters),
-        cells_ready=True,
+        cells=rows,
     )
