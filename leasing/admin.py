@@ -151,3 +151,18 @@ class ApiCallLogAdmin(ReadOnlyAdmin):
     list_select_related = ("organization",)
     list_filter = ("status", "method")
     search_fields = ("request_id", "path")
+
+
+@admin.register(models.ReadySupply)
+class ReadySupplyAdmin(ReadOnlyAdmin):
+    list_display = ("vertical", "language", "accounts")
+    search_fields = ("vertical",)
+    ordering = ("vertical", "language")
+
+
+@admin.register(models.RenewalDayTotals)
+class RenewalDayTotalsAdmin(ReadOnlyAdmin):
+    list_display = ("day", "organization", "leases", "cents")
+    list_select_related = ("organization",)
+    search_fields = ("organization__name",)
+    date_hierarchy = "day"

@@ -18,8 +18,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import OrderBy
-from django.forms.utils import flatatt
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -61,12 +61,49 @@ QUEUE_SORT_LABELS = [
 ]
 
 
-class PartnerSelect(forms.Select):
-    """The partner filter's <select>, written in one pass.
+PARTNER_ID_PREFIX = "org_"
 
-    Django renders each <option> through its own template; with thousands of partners that
-    was most of a page's time (150 ms of the queue's 200 at 5,000 partners). Same markup.
+
+class PartnerInput(forms.TextInput):
+    """The partner filter: a text box that suggests partners as you type.
+
+    A <select> of every partner was 400 KB of a page at 5,000 partners, and no one scrolls
+    a list that long. The box takes a partner's name (or id, which is what links carry);
+    suggestions come from `ops:partner-suggest` into the box's <datalist> through htmx.
+    It shows the partner's name even when the page was opened with an id.
     """
+
+    input_type = "search"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            {
+                "autocomplete": "off",
+                "placeholder": "Type a name",
+                "hx-trigger": "input changed delay:150ms",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+                **(attrs or {}),
+            }
+        )
+        # Names of the partners this form resolved, by what was typed (see PartnerField).
+        self.names: dict[str, str] = {}
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, Organization):
+            return value.name
+        text = str(value or "").strip()
+        if text in self.names:
+            return self.names[text]
+        if text.lower().startswith(PARTNER_ID_PREFIX):
+            # An id from a link (?partner=org_...): show whose it is.
+            name = (
+                Organization.objects.filter(pk=as_public_id(text))
+                .values_list("name", flat=True)
+                .first()
+            )
+            return name or text
+        return text or None
 
     def render(
         self,
@@ -76,22 +113,64 @@ class PartnerSelect(forms.Select):
         renderer: Any = None,
     ) -> SafeString:
         final_attrs = self.build_attrs(self.attrs, attrs)
-        final_attrs["name"] = name
-        chosen = set(self.format_value(value))
-        choices: Any = self.choices
-        empty = getattr(getattr(choices, "field", None), "empty_label", None)
-        # (id, name) rows rather than a model instance per partner: a partner's label is
-        # its name (Organization.__str__).
-        rows = choices.queryset.values_list("pk", "name")
-        options = [] if empty is None else [("", str(empty))]
-        options += [(str(pk), partner) for pk, partner in rows]
-        html = "".join(
-            f'<option value="{escape_html(pk)}"{" selected" if pk in chosen else ""}>'
-            f"{escape_html(label)}</option>"
-            for pk, label in options
+        options_id = f"{final_attrs.get('id') or 'id_' + name}-options"
+        final_attrs.update(
+            {
+                "list": options_id,
+                "hx-get": reverse("ops:partner-suggest"),
+                "hx-target": f"#{options_id}",
+            }
         )
-        # Every value and label is escaped above.
-        return mark_safe(f"<select{flatatt(final_attrs)}>{html}</select>")  # noqa: S308
+        box = super().render(name, value, final_attrs, renderer)
+        # The id is ours (an auto_id plus a suffix), escaped all the same.
+        datalist = f'<datalist id="{escape_html(options_id)}"></datalist>'
+        return mark_safe(box + datalist)  # noqa: S308
+
+
+class PartnerField(forms.CharField):
+    """A partner named by its id or its name (any case); cleans to the Organization."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault("widget", PartnerInput)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> Organization | None:
+        text = super().clean(value).strip()
+        if not text:
+            return None
+        found = list(
+            Organization.objects.filter(Q(pk=as_public_id(text)) | Q(name__iexact=text))
+            .only("id", "name")
+            .order_by("name")[:3]
+        )
+        exact = [org for org in found if org.pk == as_public_id(text) or org.name == text]
+        if len(exact) == 1 or len(found) == 1:
+            org = exact[0] if len(exact) == 1 else found[0]
+            if isinstance(self.widget, PartnerInput):
+                self.widget.names[str(value).strip()] = org.name
+            return org
+        if not found:
+            raise ValidationError(
+                f"no partner is called “{text}”; pick one from the suggestions as you type"
+            )
+        raise ValidationError(
+            f"“{text}” matches several partners ({', '.join(org.name for org in found)}); "
+            "type the name exactly as it is written"
+        )
+
+
+class PartnerChoiceFilter(django_filters.Filter):
+    field_class = PartnerField
+
+
+def partner_filter(empty_label: str = "All partners") -> PartnerChoiceFilter:
+    return PartnerChoiceFilter(
+        field_name="organization",
+        lookup_expr="exact",
+        label="Partner",
+        widget=PartnerInput(attrs={"placeholder": f"{empty_label} (type a name)"}),
+    )
 
 
 def as_public_id(text: str) -> str:
@@ -164,14 +243,7 @@ class QueueFilter(django_filters.FilterSet):
         validators=[_validate_country],
         widget=forms.TextInput(attrs={"placeholder": "US", "class": "js-filter-type"}),
     )
-    partner = django_filters.ModelChoiceFilter(
-        field_name="organization",
-        lookup_expr="exact",
-        queryset=Organization.objects.only("id", "name").order_by("name"),
-        label="Partner",
-        empty_label="Any partner",
-        widget=PartnerSelect,
-    )
+    partner = partner_filter("Any partner")
     claimed = django_filters.ChoiceFilter(
         field_name="claimed_by",
         lookup_expr="exact",
@@ -294,18 +366,6 @@ class DateRangeForm(forms.Form):
 
 def _date_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"})
-
-
-def _partner_filter() -> django_filters.ModelChoiceFilter:
-    return django_filters.ModelChoiceFilter(
-        field_name="organization",
-        lookup_expr="exact",
-        queryset=Organization.objects.only("id", "name").order_by("name"),
-        label="Partner",
-        empty_label="All partners",
-        to_field_name="pk",
-        widget=PartnerSelect,
-    )
 
 
 # Partner list orderings, each ending on the primary key so paging is stable. Runway and
@@ -657,7 +717,7 @@ class AuditFilter(django_filters.FilterSet):
         max_length=64,
         widget=forms.TextInput(attrs={"placeholder": "org_…, sa_…, lease id", "type": "search"}),
     )
-    partner = _partner_filter()
+    partner = partner_filter()
     since = django_filters.DateFilter(
         field_name="created_at",
         lookup_expr="gte",
@@ -682,7 +742,7 @@ class AuditFilter(django_filters.FilterSet):
 class LeaseReportFilter(django_filters.FilterSet):
     """The leases CSV."""
 
-    partner = _partner_filter()
+    partner = partner_filter()
     status = django_filters.ChoiceFilter(
         field_name="status",
         lookup_expr="exact",
@@ -714,7 +774,7 @@ class LeaseReportFilter(django_filters.FilterSet):
 class LedgerFilter(django_filters.FilterSet):
     """The wallet ledger CSV for a date range."""
 
-    partner = _partner_filter()
+    partner = partner_filter()
     kind = django_filters.MultipleChoiceFilter(
         field_name="kind",
         lookup_expr="exact",
@@ -747,7 +807,7 @@ class LedgerFilter(django_filters.FilterSet):
 class BurnMonthlyFilter(django_filters.FilterSet):
     """Burn by partner month by month: lease charges in a date range."""
 
-    partner = _partner_filter()
+    partner = partner_filter()
     since = django_filters.DateFilter(
         field_name="created_at",
         lookup_expr="gte",
@@ -776,7 +836,7 @@ RENEWAL_WINDOW_MAX = 90
 class RenewalsDueFilter(django_filters.FilterSet):
     """Active leases renewing within `days` (default 30); overdue ones are included."""
 
-    partner = _partner_filter()
+    partner = partner_filter()
     days = django_filters.NumberFilter(
         field_name="next_renewal_at",
         lookup_expr="lt",

@@ -29,6 +29,21 @@ class QueuePageForm(forms.Form):
         return int(self.cleaned_data.get("page") or 1)
 
 
+class PartnerLeasesForm(QueuePageForm):
+    """A partner's lease list: active (the default) or ended leases, and the page."""
+
+    ACTIVE = "active"
+    ENDED = "ended"
+
+    status = forms.ChoiceField(
+        choices=[(ACTIVE, "Active"), (ENDED, "Ended")], required=False, label="Leases"
+    )
+
+    def ended(self) -> bool:
+        self.is_valid()  # a bad page number leaves a good status in cleaned_data
+        return bool(self.cleaned_data.get("status") == self.ENDED)
+
+
 class IdListField(forms.Field):
     """A repeated query or form parameter (ids=a&ids=b) as a list of distinct ids."""
 
@@ -337,3 +352,13 @@ MAX_IMPORT_BYTES = 100_000_000
 
 class SearchForm(forms.Form):
     q = forms.CharField(max_length=200, required=False, strip=True)
+
+
+class SupplyPageForm(QueuePageForm):
+    """The supply and demand table: a page of verticals, or one vertical in full."""
+
+    vertical = forms.CharField(max_length=64, required=False, label="Vertical")
+
+    def vertical_name(self) -> str:
+        self.is_valid()  # a bad page number leaves a good vertical in cleaned_data
+        return normalize_vertical(self.cleaned_data.get("vertical") or "")

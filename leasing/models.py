@@ -3,7 +3,8 @@
 Rules that protect money and assignments live in the database as well as in the services:
 a wallet can't go negative, an account can't hold two active leases, a lease period can't
 be charged twice. Services take row locks in one fixed order to avoid deadlocks:
-Organization -> LeaseRequest -> PoolAccount -> Lease.
+Organization -> LeaseRequest -> PoolAccount -> Lease, then the rollup rows
+(leasing/services/totals.py).
 """
 
 from __future__ import annotations
@@ -601,6 +602,61 @@ class LedgerMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id} {self.month:%Y-%m}: {self.charged_cents}"
+
+
+class ReadySupply(models.Model):
+    """Ready pool accounts per vertical tag and primary language: a rollup of the pool.
+
+    The supply and demand page sets a million accounts' tags against open demand; counting
+    them on every view joins every ready account's tags. Every service that makes an
+    account ready or takes it out of ready adds it here in the same transaction, and the
+    invariants check the rollup against the pool. A row that drops to zero is deleted.
+    """
+
+    vertical = models.CharField(max_length=64)
+    language = models.CharField(max_length=8, blank=True)  # PoolAccount.language_primary
+    accounts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "ready supply"
+        constraints = [
+            # The services' upsert relies on it; also the order the page reads rows in.
+            models.UniqueConstraint(fields=["vertical", "language"], name="ready_supply_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vertical}/{self.language or '?'}: {self.accounts} ready"
+
+
+class RenewalDayTotals(models.Model):
+    """An organization's active leases renewing on one UTC day: a rollup of its leases.
+
+    The renewals page lists what renews per day and partner; grouping every active lease
+    by day on each view reads all of them. The services move a lease's count and price
+    here whenever it starts, renews or ends, in the same transaction, and the invariants
+    check the rollup against the leases. A row that drops to zero is deleted.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="renewal_days"
+    )
+    day = models.DateField()
+    leases = models.PositiveIntegerField(default=0)
+    cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "renewal day totals"
+        constraints = [
+            # The services' upsert relies on it.
+            models.UniqueConstraint(fields=["organization", "day"], name="renewal_day_unique"),
+        ]
+        indexes = [
+            # The renewals page: every partner's renewals up to the end of its window.
+            models.Index(fields=["day"], name="renewal_day_by_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day}: {self.leases} renewal(s)"
 
 
 class AuditEvent(models.Model):

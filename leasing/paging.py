@@ -19,7 +19,9 @@ from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import F, Field, Model, Q, QuerySet
-from django.db.models.expressions import OrderBy
+from django.db.models.expressions import Col, OrderBy
+from django.db.models.lookups import IsNull
+from django.db.models.sql.where import AND
 
 M = TypeVar("M", bound=Model)
 
@@ -66,10 +68,27 @@ def _field_at(model: type[Model], path: str) -> Field[Any, Any] | None:
     return field if isinstance(field, Field) else None
 
 
+def _filtered_non_null(queryset: QuerySet[Any]) -> set[str]:
+    """The list's own columns its filter keeps non-empty (`field__isnull=False`)."""
+    where = queryset.query.where
+    if where.connector != AND or where.negated:
+        return set()
+    return {
+        child.lhs.target.name
+        for child in where.children
+        if isinstance(child, IsNull)
+        and child.rhs is False
+        and isinstance(child.lhs, Col)
+        and child.lhs.alias == queryset.query.base_table
+    }
+
+
 def sort_keys(queryset: QuerySet[Any]) -> list[SortKey] | None:
     """The list's ordering as seekable keys, or None when it cannot be sought: an
-    annotation, an expression, a column that can be empty, or no unique last key."""
+    annotation, an expression, a column that can be empty (unless the filter excludes
+    its empty rows), or no unique last key."""
     order = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+    non_null = _filtered_non_null(queryset)
     keys = []
     for item in order:
         if isinstance(item, str):
@@ -79,7 +98,7 @@ def sort_keys(queryset: QuerySet[Any]) -> list[SortKey] | None:
         else:
             return None
         field = _field_at(queryset.model, path)
-        if field is None or field.null:
+        if field is None or (field.null and path not in non_null):
             return None
         keys.append(SortKey(path=path, descending=descending, field=field))
     if not keys or not (keys[-1].field.primary_key or keys[-1].field.unique):

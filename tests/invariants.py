@@ -8,10 +8,11 @@ assert `snapshot() == before` after the refusal.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import UTC
 from typing import Any
 
 from django.db.models import Count, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import TruncDate, TruncMonth
 
 from leasing.models import (
     ApiKey,
@@ -24,6 +25,8 @@ from leasing.models import (
     Organization,
     PoolAccount,
     PoolAccountTag,
+    ReadySupply,
+    RenewalDayTotals,
     RequestNote,
 )
 from leasing.services.totals import active_leases_of, lease_figures
@@ -168,7 +171,55 @@ def rollup_problems() -> list[str]:
     if rolled != months:
         wrong = sorted(set(rolled.items()) ^ set(months.items()), key=str)[:10]
         problems.append(f"ledger months disagree with the ledger: {wrong}")
+    problems += _rollup_mismatch("ready supply", ready_supply(), ready_supply_recounted())
+    problems += _rollup_mismatch("renewal days", renewal_days(), renewal_days_recounted())
     return problems
+
+
+def _rollup_mismatch(name: str, rolled: dict[Any, Any], recounted: dict[Any, Any]) -> list[str]:
+    if rolled == recounted:
+        return []
+    keys = sorted(set(rolled) | set(recounted), key=str)
+    wrong = [
+        (k, rolled.get(k), recounted.get(k)) for k in keys if rolled.get(k) != recounted.get(k)
+    ]
+    return [f"{name} (rollup, recounted) disagree with the rows they sum: {wrong[:10]}"]
+
+
+def ready_supply() -> dict[tuple[str, str], int]:
+    return {(row.vertical, row.language): row.accounts for row in ReadySupply.objects.all()}
+
+
+def ready_supply_recounted() -> dict[tuple[str, str], int]:
+    """Ready accounts per vertical tag and primary language, counted from the pool."""
+    return {
+        (row["value"], row["account__language_primary"]): row["n"]
+        for row in PoolAccountTag.objects.filter(
+            kind=PoolAccountTag.Kind.VERTICAL, account__state=PoolAccount.State.READY
+        )
+        .values("value", "account__language_primary")
+        .annotate(n=Count("*"))
+        .order_by()
+    }
+
+
+def renewal_days() -> dict[tuple[str, Any], tuple[int, int]]:
+    return {
+        (row.organization_id, row.day): (row.leases, row.cents)
+        for row in RenewalDayTotals.objects.all()
+    }
+
+
+def renewal_days_recounted() -> dict[tuple[str, Any], tuple[int, int]]:
+    """Active leases and their prices per organization and UTC renewal day."""
+    return {
+        (row["organization"], row["day"]): (row["n"], row["cents"])
+        for row in Lease.objects.filter(status=Lease.Status.ASSIGNED)
+        .annotate(day=TruncDate("next_renewal_at", tzinfo=UTC))
+        .values("organization", "day")
+        .annotate(n=Count("*"), cents=Sum("monthly_price_cents"))
+        .order_by()
+    }
 
 
 def assert_invariants() -> None:
@@ -197,6 +248,8 @@ def snapshot() -> dict[str, Any]:
         ),
         "accounts": list(PoolAccount.objects.order_by("id").values_list("id", "state")),
         "tags": PoolAccountTag.objects.count(),
+        "ready supply": ready_supply(),
+        "renewal days": renewal_days(),
         "notes": RequestNote.objects.count(),
         "api_keys": list(ApiKey.objects.order_by("id").values_list("id", "revoked_at")),
         "audit": AuditEvent.objects.count(),

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.forms import Form
-from django.http import HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,14 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from leasing.filters import AT_RISK, ApiCallFilter
-from leasing.forms import AdjustmentForm, ApiKeyIssueForm, PriceForm, QueuePageForm, TopUpForm
+from leasing.forms import (
+    AdjustmentForm,
+    ApiKeyIssueForm,
+    PartnerLeasesForm,
+    PriceForm,
+    QueuePageForm,
+    TopUpForm,
+)
 from leasing.models import ApiKey, Lease, Organization
 from leasing.money import format_cents
 from leasing.ops.access import (
@@ -41,12 +48,17 @@ from leasing.ops.navigation import HttpResponseSeeOther
 from leasing.ops.render import render_page
 from leasing.selectors import (
     RENEWAL_HORIZON_DAYS,
+    Paged,
     PartnerPage,
     PartnerStats,
     PriceEffect,
     WalletEffect,
     api_calls_visible_to,
+    ended_leases_label,
     partner_for_staff,
+    partner_leases_page,
+    partner_page_for_staff,
+    partner_projects_page,
     partners_page,
     renewal_days,
 )
@@ -201,6 +213,10 @@ def partner_context(request: DeskRequest, org: Organization, **extra: Any) -> di
         "can_keys": user.has_perm(API_KEYS),
         "can_export": user.has_perm(EXPORT),
         "key_form": ApiKeyIssueForm(),
+        "links": _row_links(),
+        "active_leases_url": _leases_url(org, PartnerLeasesForm.ACTIVE),
+        "ended_leases_url": _leases_url(org, PartnerLeasesForm.ENDED),
+        "projects_url": reverse("ops:partner-projects", args=[org.pk]),
     }
     context.update(extra)
     return context
@@ -209,7 +225,7 @@ def partner_context(request: DeskRequest, org: Organization, **extra: Any) -> di
 @require_GET
 @role_required()
 def partner_view(request: DeskRequest, pk: str) -> HttpResponse:
-    org = partner_for_staff(user=request.user, pk=pk)
+    org = partner_page_for_staff(user=request.user, pk=pk)
     issued = _pop_issued_key(request, org)
     response = render_page(
         request, "partners/detail.html", partner_context(request, org, issued_key=issued)
@@ -224,6 +240,86 @@ def partner_view(request: DeskRequest, pk: str) -> HttpResponse:
 def _partner_url(org: Organization, anchor: str = "") -> str:
     url = reverse("ops:partner", args=[org.pk])
     return f"{url}#{anchor}" if anchor else url
+
+
+def _leases_url(org: Organization, status: str) -> str:
+    return f"{reverse('ops:partner-leases', args=[org.pk])}?status={status}"
+
+
+def _id_url_prefix(name: str) -> str:
+    """`name`'s URL up to its id: a table row appends `<id>/` instead of reversing."""
+    return reverse(name, args=["-"]).removesuffix("-/")
+
+
+def _row_links() -> dict[str, str]:
+    return {
+        "account": _id_url_prefix("ops:pool-account"),
+        "request": _id_url_prefix("ops:request"),
+    }
+
+
+def _pager_urls(path: str, data: QueryDict, paged: Paged[Any] | None) -> dict[str, str]:
+    urls = {}
+    if paged and paged.has_previous:
+        urls["previous_url"] = page_url(path, data, paged.page - 1, before=paged.previous_cursor)
+    if paged and paged.has_next:
+        urls["next_url"] = page_url(path, data, paged.page + 1, after=paged.next_cursor)
+    return urls
+
+
+# ----------------------------------------------------------------------- partner's lists
+
+
+@require_GET
+@role_required()
+def partner_leases_view(request: DeskRequest, pk: str) -> HttpResponse:
+    org = partner_page_for_staff(user=request.user, pk=pk)
+    form = PartnerLeasesForm(request.GET)
+    ended = form.ended()
+    leases = None
+    if "status" not in form.errors:
+        leases = partner_leases_page(
+            user=request.user,
+            organization=org,
+            ended=ended,
+            data=request.GET,
+            page=form.page_number(),
+        )
+    path = reverse("ops:partner-leases", args=[org.pk])
+    context: dict[str, Any] = {
+        "nav": "partners",
+        "org": org,
+        "stats": PartnerStats.of(org),
+        "ended": ended,
+        "ended_count": ended_leases_label(org),
+        "leases": leases,
+        "form_errors": form.errors,
+        "links": _row_links(),
+        "partner_url": _partner_url(org),
+        "active_url": _leases_url(org, PartnerLeasesForm.ACTIVE),
+        "ended_url": _leases_url(org, PartnerLeasesForm.ENDED),
+        **_pager_urls(path, request.GET, leases),
+    }
+    return render_page(request, "partners/leases.html", context)
+
+
+@require_GET
+@role_required()
+def partner_projects_view(request: DeskRequest, pk: str) -> HttpResponse:
+    org = partner_page_for_staff(user=request.user, pk=pk)
+    paging = QueuePageForm(request.GET)
+    projects = partner_projects_page(organization=org, data=request.GET, page=paging.page_number())
+    path = reverse("ops:partner-projects", args=[org.pk])
+    context: dict[str, Any] = {
+        "nav": "partners",
+        "org": org,
+        "projects": projects,
+        "project_count": getattr(org, "project_count", None),
+        "paging_errors": paging.errors.get("page"),
+        "partner_url": _partner_url(org),
+        **_pager_urls(path, request.GET, projects),
+    }
+    return render_page(request, "partners/projects.html", context)
 
 
 # ----------------------------------------------------------------------- wallet
@@ -394,7 +490,7 @@ def price_view(request: DeskRequest, pk: str) -> HttpResponseBase:
 @require_POST
 @role_required(API_KEYS)
 def api_key_issue_view(request: DeskRequest, pk: str) -> HttpResponseBase:
-    org = partner_for_staff(user=request.user, pk=pk)
+    org = partner_page_for_staff(user=request.user, pk=pk)
     form = ApiKeyIssueForm(request.POST)
     if form.is_valid():
         try:

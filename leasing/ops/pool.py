@@ -10,7 +10,7 @@ from django.http import HttpResponse, HttpResponseBase
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from leasing.forms import QueuePageForm, RetireForm
+from leasing.forms import QueuePageForm, RetireForm, SupplyPageForm
 from leasing.models import Lease, PoolAccount
 from leasing.ops.access import EXPORT, POOL, DeskRequest, actor_for, role_required
 from leasing.ops.charts import Group, Series, bar_chart
@@ -192,10 +192,21 @@ def _supply_chart(board: SupplyBoard) -> Any:
 @role_required()
 def supply_view(request: DeskRequest) -> HttpResponse:
     board = supply_demand(user=request.user)
+    # Hundreds of verticals, each in up to dozens of languages: the table shows a page of
+    # verticals with their main languages, or one vertical in full.
+    form = SupplyPageForm(request.GET)
+    vertical = form.vertical_name()
+    shown = board.vertical(vertical) if vertical else board.page(form.page_number())
+    path, data = reverse("ops:supply"), request.GET
     context = {
         "nav": "supply",
         "board": board,
+        "shown": shown,
+        "form": form,
+        "vertical": vertical,
         "chart": _supply_chart(board) if board.groups else None,
         "chart_limit": SUPPLY_CHART_VERTICALS,
+        "previous_url": page_url(path, data, shown.number - 1) if shown.has_previous else "",
+        "next_url": page_url(path, data, shown.number + 1) if shown.has_next else "",
     }
     return render_page(request, "pool/supply.html", context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,8 +20,86 @@ from leasing.ops.render import render_page
 from leasing.selectors import QueuePage, queue_page, requests_visible_to
 from leasing.services.errors import ServiceError
 from leasing.services.requests import lease_request_claim
+from leasing.templatetags.desk import age, age_level, display_name, fill_class, first_line
 
 ALL_STATUSES = [str(status) for status in LeaseRequest.Status.values]
+OPEN = frozenset(LeaseRequest.OPEN_STATUSES)
+STATUS_LABELS = dict(LeaseRequest.Status.choices)
+ID_SLOT = "__id__"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One queue row as the template writes it: every cell worked out here, once.
+
+    The queue is the page ops keep open all day; with each row's URLs reversed, dates
+    formatted and filters applied inside the template loop, rendering 50 rows cost more
+    than all of the page's SQL. The template only places these strings.
+    """
+
+    pk: str
+    key: str
+    url: str
+    claim_url: str
+    is_open: bool
+    status: str
+    status_label: str
+    partner: str
+    project: str
+    vertical: str
+    niche: str
+    assigned: int
+    count: int
+    fill: str
+    age: str
+    age_level: str
+    submitted: str
+    claimed_by: str
+    note: str
+    note_line: str
+    note_for_partner: bool
+    mine: bool
+    claimable: bool
+
+
+def queue_rows_shown(
+    rows: list[LeaseRequest], *, viewer_id: int | None, can_triage: bool
+) -> list[QueueRow]:
+    # Reversed once; each row puts its id in the slot (ids are letters, digits and _).
+    request_url = reverse("ops:request", args=[ID_SLOT])
+    claim_url = reverse("ops:request-claim", args=[ID_SLOT])
+    shown = []
+    for r in rows:
+        is_open = r.status in OPEN
+        note = r.latest_note or ""  # type: ignore[attr-defined]
+        shown.append(
+            QueueRow(
+                pk=r.pk,
+                key=r.request_key,
+                url=request_url.replace(ID_SLOT, r.pk),
+                claim_url=claim_url.replace(ID_SLOT, r.pk),
+                is_open=is_open,
+                status=r.status,
+                status_label=str(STATUS_LABELS.get(r.status, r.status)),
+                partner=r.organization.name,
+                project=r.project.name,
+                vertical=r.vertical,
+                niche=f"{r.language or 'any language'} · {', '.join(r.geo) or 'any country'}",
+                assigned=r.assigned_count,
+                count=r.count,
+                fill=fill_class(r.assigned_count, r.count),
+                age=age(r.submitted_at),
+                age_level=age_level(r.submitted_at),
+                submitted=f"{r.submitted_at.astimezone(UTC):%Y-%m-%d %H:%M}",
+                claimed_by=display_name(r.claimed_by) if r.claimed_by_id else "",
+                note=note,
+                note_line=first_line(note),
+                note_for_partner=r.latest_note_visibility == "partner",  # type: ignore[attr-defined]
+                mine=can_triage and is_open and r.claimed_by_id == viewer_id,
+                claimable=can_triage and is_open and not r.claimed_by_id,
+            )
+        )
+    return shown
 
 
 @dataclass(frozen=True)
@@ -81,9 +160,11 @@ def queue_view(request: DeskRequest) -> HttpResponse:
         user=request.user, data=request.GET, page=paging.page_number(), request=request
     )
     data = request.GET
+    can_triage = request.user.has_perm(TRIAGE)
     context = {
         "nav": "queue",
         "queue": page,
+        "rows": queue_rows_shown(page.rows, viewer_id=request.user.pk, can_triage=can_triage),
         "tabs": _status_tabs(data, page),
         "paging_errors": paging.errors.get("page"),
         "previous_url": _page_link(data, page.page - 1, "before", page.previous_cursor)
@@ -93,7 +174,7 @@ def queue_view(request: DeskRequest) -> HttpResponse:
         if page.has_next
         else "",
         "reset_url": reverse("ops:queue"),
-        "can_triage": request.user.has_perm(TRIAGE),
+        "can_triage": can_triage,
         "can_export": request.user.has_perm(EXPORT),
         "export_url": _url_with(data, base=reverse("ops:report-queue")),
         "refreshed_at": timezone.now(),

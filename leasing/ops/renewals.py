@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from leasing.ops.access import EXPORT, DeskRequest, role_required
 from leasing.ops.charts import Group, Series, bar_chart
 from leasing.ops.render import render_page
-from leasing.selectors import RenewalsBoard, renewals_board
+from leasing.selectors import DAY_PARTNERS_SHOWN, RenewalsBoard, renewals_board
 
 
 def _chart(board: RenewalsBoard) -> Any:
@@ -48,5 +48,6 @@ def renewals_view(request: DeskRequest) -> HttpResponse:
         "board": board,
         "chart": _chart(board) if board.days else None,
         "can_export": request.user.has_perm(EXPORT),
+        "day_partners_shown": DAY_PARTNERS_SHOWN,
     }
     return render_page(request, "renewals/board.html", context)

@@ -11,13 +11,21 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.http import HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET
 
 from leasing.forms import SearchForm
 from leasing.ops.access import DeskRequest, role_required
 from leasing.ops.render import render_page
-from leasing.selectors import SearchHit, SearchResults, find_by_id, search_everything
+from leasing.selectors import (
+    SearchHit,
+    SearchResults,
+    find_by_id,
+    partner_suggestions,
+    search_everything,
+)
 
 SUGGEST_LIMIT = 5
 PAGE_LIMIT = 25
@@ -81,3 +89,17 @@ def search_suggest_view(request: DeskRequest) -> HttpResponse:
     results = search_everything(user=request.user, text=query, limit=SUGGEST_LIMIT)
     context = {"q": query, "results": results, **_links(results)}
     return render_page(request, "search/suggest.html", context)
+
+
+@require_GET
+@role_required()
+def partner_suggest_view(request: DeskRequest) -> HttpResponse:
+    """The <option>s of a partner filter's <datalist>, for what is typed in the box.
+
+    The box is a filter's `partner` field, so that is the parameter htmx sends.
+    """
+    text = str(request.GET.get("partner", ""))[:200]
+    names = partner_suggestions(user=request.user, text=text)
+    response = render(request, "search/partner_options.html", {"names": names})
+    add_never_cache_headers(response)
+    return response

@@ -44,6 +44,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
 urlpatterns += [
     path("partners/", partners.partners_view, name="partners"),
     path("partners/<str:pk>/", partners.partner_view, name="partner"),
+    path("partners/<str:pk>/leases/", partners.partner_leases_view, name="partner-leases"),
+    path("partners/<str:pk>/projects/", partners.partner_projects_view, name="partner-projects"),
     path(
         "partners/<str:pk>/wallet/top-up/preview/",
         partners.top_up_preview_view,
@@ -86,6 +88,7 @@ urlpatterns += [
     path("audit/", audit.audit_view, name="audit"),
     path("search/", search.search_view, name="search"),
     path("search/suggest/", search.search_suggest_view, name="search-suggest"),
+    path("search/partners/", search.partner_suggest_view, name="partner-suggest"),
     path("reports/", reports.reports_view, name="reports"),
     path("reports/queue.csv", reports.queue_csv_view, name="report-queue"),
     path("reports/leases.csv", reports.leases_csv_view, name="report-leases"),

@@ -43,7 +43,12 @@ from leasing.services.errors import (
     InvalidState,
     ValidationFailed,
 )
-from leasing.services.totals import lease_totals_refresh
+from leasing.services.totals import (
+    RenewalMove,
+    lease_totals_refresh,
+    ready_supply_add,
+    renewal_days_move,
+)
 from leasing.services.validation import language_primary, normalize_vertical
 
 DEFAULT_CANDIDATE_LIMIT = 50
@@ -311,6 +316,14 @@ def accounts_assign(
             leases.append(lease)
         PoolAccount.objects.bulk_update(accounts, ["state"])
         lease_totals_refresh(organization_id=org.pk)
+        renewal_days_move(
+            organization_id=org.pk,
+            moves=[
+                RenewalMove(was=None, now=lease.next_renewal_at, cents=lease.monthly_price_cents)
+                for lease in leases
+            ],
+        )
+        ready_supply_add(accounts=accounts, delta=-1)
 
         before = {"status": locked.status, "assigned_count": locked.assigned_count}
         locked.assigned_count += len(leases)

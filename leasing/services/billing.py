@@ -18,7 +18,12 @@ from leasing.money import add_months, format_cents
 from leasing.services.audit import Actor, audit_record
 from leasing.services.errors import FieldProblem, InvalidState, ValidationFailed
 from leasing.services.leases import lease_disconnect_locked
-from leasing.services.totals import lease_totals_refresh, ledger_month_add
+from leasing.services.totals import (
+    RenewalMove,
+    lease_totals_refresh,
+    ledger_month_add,
+    renewal_days_move,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -256,12 +261,20 @@ def _renew_lease(*, lease_id: int, now: datetime, actor: Actor, report: RenewalR
         ):
             report.skipped += 1
             return
+        counted_at = lease.next_renewal_at  # where the RenewalDayTotals rollup counts it
         # Catch up every missed period, oldest first; stop at the first one the wallet
         # cannot pay for.
         while lease.next_renewal_at is not None and lease.next_renewal_at <= now:
             period = lease.periods_charged
             if org.balance_cents < lease.monthly_price_cents:
-                _disconnect_for_billing(lease=lease, account=account, org=org, now=now, actor=actor)
+                _disconnect_for_billing(
+                    lease=lease,
+                    account=account,
+                    org=org,
+                    now=now,
+                    actor=actor,
+                    counted_renewal_at=counted_at,
+                )
                 report.disconnected.append(lease)
                 return
             entry = ledger_post(
@@ -294,12 +307,27 @@ def _renew_lease(*, lease_id: int, now: datetime, actor: Actor, report: RenewalR
             report.charged.append(entry)
         # The next renewal moved on.
         lease_totals_refresh(organization_id=org.pk)
+        renewal_days_move(
+            organization_id=org.pk,
+            moves=[
+                RenewalMove(
+                    was=counted_at, now=lease.next_renewal_at, cents=lease.monthly_price_cents
+                )
+            ],
+        )
 
 
 def _disconnect_for_billing(
-    *, lease: Lease, account: PoolAccount, org: Organization, now: datetime, actor: Actor
+    *,
+    lease: Lease,
+    account: PoolAccount,
+    org: Organization,
+    now: datetime,
+    actor: Actor,
+    counted_renewal_at: datetime,
 ) -> None:
     lease_disconnect_locked(
+        counted_renewal_at=counted_renewal_at,
         lease=lease,
         account=account,
         reason=Lease.Reason.BILLING_EXHAUSTED,

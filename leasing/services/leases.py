@@ -10,7 +10,12 @@ from django.utils import timezone
 from leasing.models import Lease, PoolAccount
 from leasing.services.audit import Actor, audit_record
 from leasing.services.errors import FieldProblem, InvalidState, ValidationFailed
-from leasing.services.totals import lease_totals_refresh
+from leasing.services.totals import (
+    RenewalMove,
+    lease_totals_refresh,
+    ready_supply_add,
+    renewal_days_move,
+)
 
 REASON_MAX = 2000
 RELEASE_REASONS = (Lease.Reason.RELEASED_BY_PARTNER, Lease.Reason.RELEASED_BY_OPS)
@@ -24,11 +29,16 @@ def lease_disconnect_locked(
     note: str,
     actor: Actor,
     at: datetime | None = None,
+    counted_renewal_at: datetime | None = None,
 ) -> Lease:
     """Disconnect a locked active lease and free its account.
 
-    The caller holds the account and lease locks (in that order).
+    The caller holds the account and lease locks (in that order). `counted_renewal_at`
+    is the renewal the RenewalDayTotals rollup still counts the lease at, when the caller has
+    moved next_renewal_at on without moving the rollup (a catch-up renewal that fails
+    part-way); by default the lease's own next_renewal_at.
     """
+    counted_at = counted_renewal_at or lease.next_renewal_at
     now = (at or timezone.now()).replace(microsecond=0)
     lease.status = Lease.Status.DISCONNECTED
     lease.disconnected_at = now
@@ -54,10 +64,17 @@ def lease_disconnect_locked(
         after={"status": lease.status, "reason": reason, "note": note, "account": account.pk},
         at=now,
     )
-    if account.state == PoolAccount.State.LEASED:
+    freed = account.state == PoolAccount.State.LEASED
+    if freed:
         account.state = PoolAccount.State.READY
         account.save(update_fields=["state"])
     lease_totals_refresh(organization_id=lease.organization_id)
+    renewal_days_move(
+        organization_id=lease.organization_id,
+        moves=[RenewalMove(was=counted_at, now=None, cents=lease.monthly_price_cents)],
+    )
+    if freed:
+        ready_supply_add(accounts=[account], delta=1)
     return lease
 
 

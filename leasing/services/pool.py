@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +19,7 @@ from leasing.models import Lease, PoolAccount, PoolAccountTag
 from leasing.services.audit import Actor, audit_record
 from leasing.services.errors import FieldProblem, InvalidState, ValidationFailed
 from leasing.services.leases import lease_disconnect_locked
+from leasing.services.totals import ready_supply_add, ready_supply_change, ready_supply_keys
 from leasing.services.validation import (
     country_code,
     language_primary,
@@ -86,6 +88,8 @@ def pool_account_create(
         except IntegrityError:
             raise taken from None
         PoolAccountTag.objects.bulk_create(pool_account_tags(account))
+        if account.state == PoolAccount.State.READY:
+            ready_supply_add(accounts=[account], delta=1)
         audit_record(
             actor=actor,
             action="pool.create",
@@ -106,6 +110,7 @@ def _set_state(*, account: PoolAccount, allowed_from: str, to: str, actor: Actor
             )
         locked.state = to
         locked.save(update_fields=["state"])
+        ready_supply_add(accounts=[locked], delta=1 if to == PoolAccount.State.READY else -1)
         audit_record(
             actor=actor,
             action=f"pool.mark_{to}",
@@ -164,6 +169,8 @@ def pool_account_retire(*, account: PoolAccount, reason: str, actor: Actor) -> L
                 note=text,
                 actor=actor,
             )
+        if locked.state == PoolAccount.State.READY:  # ready before, or freed by the lease's end
+            ready_supply_add(accounts=[locked], delta=-1)
         locked.state = PoolAccount.State.RETIRED
         locked.retired_reason = text
         locked.save(update_fields=["state", "retired_reason"])
@@ -335,16 +342,22 @@ def pool_import_csv(
     stream.seek(0)
     with transaction.atomic():
         batch: list[PoolAccount] = []
+        # Counted into the ready supply once, at the end: its rows stay locked the least.
+        ready: Counter[tuple[str, str]] = Counter()
         for _line, row in _rows(stream, report):
             cleaned, _ = _clean_import_row(row)
             assert cleaned is not None  # validated in the first pass
-            batch.append(PoolAccount(id=make_id("sa"), **cleaned))
+            account = PoolAccount(id=make_id("sa"), **cleaned)
+            batch.append(account)
+            if account.state == PoolAccount.State.READY:
+                ready.update(ready_supply_keys(account))
             if len(batch) >= IMPORT_BATCH:
                 _insert(batch)
                 report.created += len(batch)
                 batch = []
         _insert(batch)
         report.created += len(batch)
+        ready_supply_change(counts=ready)
         audit_record(
             actor=actor,
             action="pool.import",

@@ -1,22 +1,39 @@
-"""Rollups the console reads instead of scanning every lease or ledger row.
+"""Rollups the console reads instead of scanning every lease, ledger row or pool account.
 
-`LeaseTotals` caches an organization's active leases (count, monthly burn, next renewal)
-and `LedgerMonth` its lease charges per month. They are written only here, inside the
-transaction of the change they follow, so they are exactly as current as the rows they
-summarise; tests/invariants.py recomputes both and compares.
+`LeaseTotals` caches an organization's active leases (count, monthly burn, next renewal),
+`LedgerMonth` its lease charges per month, `RenewalDayTotals` its active leases per UTC renewal
+day, and `ReadySupply` the ready accounts per vertical and language. They are written only
+here, inside the transaction of the change they follow, so they are exactly as current as
+the rows they summarise; tests/invariants.py recomputes each and compares.
 
-Lock order: the services lock organization, request, account and lease rows first; the
-LeaseTotals row is locked last, so taking it can never close a cycle with those locks.
+Lock order: the services lock organization, request, account and lease rows first, then
+the LeaseTotals row, then RenewalDayTotals rows by day, then ReadySupply rows by (vertical,
+language). Rollup rows come last and in one sorted order, so taking them can never close
+a cycle with the other locks or with another transaction's rollup rows.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
 
-from django.db.models import Count, F, Min, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, F, Min, Model, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
-from leasing.models import Lease, LeaseTotals, LedgerEntry, LedgerMonth
+from leasing.models import (
+    Lease,
+    LeaseTotals,
+    LedgerEntry,
+    LedgerMonth,
+    PoolAccount,
+    PoolAccountTag,
+    ReadySupply,
+    RenewalDayTotals,
+)
 
 CHARGE_KINDS = (LedgerEntry.Kind.LEASE_CHARGE, LedgerEntry.Kind.RENEWAL_CHARGE)
 
@@ -97,3 +114,131 @@ def ledger_month_add(*, entry: LedgerEntry) -> None:
             charges=1,
             charged_cents=-entry.amount_cents,
         )
+
+
+def utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+R = TypeVar("R", bound=Model)
+
+
+def _rollup_add(rows: QuerySet[R], blank: R, *, counter: str, **deltas: int) -> None:
+    """Add `deltas` to the one row of `rows`, creating it (as `blank`) if it is missing,
+    and delete it when a decrease takes its `counter` to zero.
+
+    The UPDATE locks the row until commit. A missing row is inserted with
+    ignore_conflicts: if another transaction inserts the same key at the same moment,
+    the database makes one of them wait for the other and then skip, and the UPDATE is
+    tried again. (It can miss once more only if a third transaction deleted the row in
+    between, hence a few attempts.)
+    """
+    changes = {name: F(name) + delta for name, delta in deltas.items()}
+    for _attempt in range(5):
+        if rows.update(**changes):
+            if min(deltas.values()) < 0:
+                rows.filter(**{counter: 0}).delete()
+            return
+        type(blank)._default_manager.bulk_create([blank], ignore_conflicts=True)
+    raise RuntimeError(f"could not add to the rollup row {blank}")
+
+
+def ready_supply_keys(account: PoolAccount) -> list[tuple[str, str]]:
+    """The (vertical, language) rows a ready account counts in: one per vertical tag."""
+    return [(vertical, account.language_primary) for vertical in account.verticals]
+
+
+def ready_supply_add(*, accounts: Iterable[PoolAccount], delta: int) -> None:
+    """Count `accounts` into (delta 1) or out of (delta -1) the ready supply."""
+    counts = Counter(key for account in accounts for key in ready_supply_keys(account))
+    ready_supply_change(counts={key: n * delta for key, n in counts.items()})
+
+
+def ready_supply_change(*, counts: Mapping[tuple[str, str], int]) -> None:
+    """Add each count to its (vertical, language) row of the ready supply.
+
+    Call it in the transaction that moves accounts into or out of ready, after every
+    other lock; the rows are taken in (vertical, language) order.
+    """
+    for (vertical, language), n in sorted(counts.items()):
+        if n:
+            _rollup_add(
+                ReadySupply.objects.filter(vertical=vertical, language=language),
+                ReadySupply(vertical=vertical, language=language),
+                counter="accounts",
+                accounts=n,
+            )
+
+
+@dataclass(frozen=True)
+class RenewalMove:
+    """One active lease moving between renewal days: from the renewal the rollup counts
+    it at (None: a new lease) to the one it renews at now (None: the lease ended)."""
+
+    was: datetime | None
+    now: datetime | None
+    cents: int
+
+
+def renewal_days_move(*, organization_id: str, moves: Iterable[RenewalMove]) -> None:
+    """Move one organization's leases between its RenewalDayTotals rows.
+
+    Call it in the transaction that started, renewed or ended the leases, after the
+    LeaseTotals refresh; the rows are taken in day order.
+    """
+    change: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    for move in moves:
+        if move.was is not None:
+            change[utc_day(move.was)][0] -= 1
+            change[utc_day(move.was)][1] -= move.cents
+        if move.now is not None:
+            change[utc_day(move.now)][0] += 1
+            change[utc_day(move.now)][1] += move.cents
+    for day, (leases, cents) in sorted(change.items()):
+        if leases or cents:
+            _rollup_add(
+                RenewalDayTotals.objects.filter(organization_id=organization_id, day=day),
+                RenewalDayTotals(organization_id=organization_id, day=day),
+                counter="leases",
+                leases=leases,
+                cents=cents,
+            )
+
+
+def _replace_rows(model: type[Model], columns: list[str], source: QuerySet[Any, Any]) -> None:
+    """Empty `model`'s table and fill it from `source` in one INSERT ... SELECT."""
+    model._default_manager.all().delete()
+    select, params = source.query.sql_with_params()
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} "
+            f"({', '.join(quote(c) for c in columns)}) {select}",
+            params,
+        )
+
+
+def ready_supply_rebuild() -> None:
+    """Recompute ReadySupply from the pool, for bulk loads that bypass the services
+    (generate_scale_data)."""
+    counted = (
+        PoolAccountTag.objects.filter(
+            kind=PoolAccountTag.Kind.VERTICAL, account__state=PoolAccount.State.READY
+        )
+        .values_list("value", "account__language_primary")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    _replace_rows(ReadySupply, ["vertical", "language", "accounts"], counted)
+
+
+def renewal_days_rebuild() -> None:
+    """Recompute RenewalDayTotals from the active leases, for bulk loads that bypass the
+    services (generate_scale_data)."""
+    counted = (
+        Lease.objects.filter(status=Lease.Status.ASSIGNED)
+        .values_list("organization", TruncDate("next_renewal_at", tzinfo=UTC))
+        .annotate(n=Count("*"), cents=Sum("monthly_price_cents"))
+        .order_by()
+    )
+    _replace_rows(RenewalDayTotals, ["organization_id", "day", "leases", "cents"], counted)

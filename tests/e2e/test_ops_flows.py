@@ -365,3 +365,35 @@ def test_two_people_assign_the_same_account_and_exactly_one_wins(
     assert Lease.objects.filter(account=contested).count() == 1
     loser = oscar if lost[0] == messages[1] else olive
     expect(loser.locator("#candidates")).not_to_contain_text("@only_one")
+
+
+def test_partner_filter_suggests_names_and_filters_the_queue(signed_in, ops_user, project):
+    brew = factories.make_project(factories.make_org("Brewline Roasters"))
+    theirs = factories.make_request(brew)
+    ours = factories.make_request(project)
+    for name in ("Brewhouse Labs", "Cold Brew Co", "Tea Time"):
+        factories.make_org(name)
+    page = signed_in(ops_user)
+    expect(page.locator(f'tr[data-request-id="{ours.pk}"]')).to_be_visible()
+
+    box = page.get_by_label("Partner", exact=True)
+    box.fill("brew")
+    # htmx fills the box's <datalist> with the names that match, prefix matches first.
+    options = page.locator("#id_partner-options option")
+    expect(options).to_have_count(4)
+    assert options.evaluate_all("os => os.map(o => o.value)") == [
+        "Brewhouse Labs",
+        "Brewline Coffee",  # the `project` fixture's partner
+        "Brewline Roasters",
+        "Cold Brew Co",
+    ]
+    box.fill("Brewline Roasters")
+    box.press("Enter")
+    expect(page.locator(f'tr[data-request-id="{ours.pk}"]')).to_have_count(0)
+    expect(page.locator(f'tr[data-request-id="{theirs.pk}"]')).to_be_visible()
+    assert f"partner={brew.organization.pk}" not in page.url
+    assert "partner=Brewline%20Roasters" in page.url
+
+    # Opened from a link with the partner's id, the box shows the partner's name.
+    page.goto(f"/?partner={brew.organization.pk}")
+    expect(page.get_by_label("Partner", exact=True)).to_have_value("Brewline Roasters")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.utils import timezone
 
+from leasing import selectors
 from leasing.models import AuditEvent
 from leasing.services.audit import Actor
 from leasing.services.billing import renewals_run, wallet_adjust
@@ -63,6 +64,68 @@ def test_renewals_query_budget(support_client, project, django_assert_num_querie
     # session, user, perms, role chip, renewals per day and partner, charges, failures
     with django_assert_num_queries(7):
         support_client.get("/renewals/")
+
+
+def partners_renewing_together(sizes: list[int], *, short: set[int]) -> list[str]:
+    """Partners P0, P1, ... leasing sizes[i] accounts each at the same moment (so they
+    renew the same day); those in `short` keep less than one renewal in their wallet."""
+    names = []
+    with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=UTC), tick=False):
+        for i, size in enumerate(sizes):
+            # $150 a lease: the assignment, then the first renewal with $150 to spare.
+            org = factories.make_org(f"P{i}", balance_cents=(2 * size + 1) * 15_000)
+            lease_accounts(factories.make_project(org), size)
+            if i in short:
+                wallet_adjust(
+                    organization=org,
+                    amount_cents=-(size * 15_000 + 1_000),
+                    memo="x",
+                    actor=factories.SYSTEM,
+                )
+            names.append(org.name)
+    return names
+
+
+def day_row(body: str) -> str:
+    by_day = body.split('id="days-title"', 1)[1].split("</section>", 1)[0]
+    rows: list[str] = re.findall(r"<tr class=\"row-error\">.*?</tr>", by_day, re.S)
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_renewals_day_names_five_partners_uncovered_first_then_how_many_more(support_client):
+    # P0 is short and renews the least; P6 renews the most.
+    partners_renewing_together([1, 2, 3, 4, 5, 6, 7], short={0})
+    with time_machine.travel(datetime(2026, 3, 20, tzinfo=UTC)):
+        row = day_row(support_client.get("/renewals/").content.decode())
+    named = re.findall(r'href="/partners/[^"]+/"[^>]*>(P\d)</a>', row)
+    assert named == ["P0", "P6", "P5", "P4", "P3"]
+    assert 'class="text-danger" title="Not covered">P0<' in row
+    assert "and 2 more" in row
+    assert ">28<" in row  # the day still counts every partner's leases
+
+
+def test_renewals_lists_a_limited_number_of_short_wallets(support_client, monkeypatch):
+    monkeypatch.setattr(selectors, "UNCOVERED_SHOWN", 2)
+    partners_renewing_together([1, 1, 1, 1], short={0, 1, 2})
+    with time_machine.travel(datetime(2026, 3, 20, tzinfo=UTC)):
+        body = support_client.get("/renewals/").content.decode()
+    uncovered = body.split('id="uncovered-title"', 1)[1].split("</section>", 1)[0]
+    assert len(re.findall(r'class="cell-main" href="/partners/', uncovered)) == 2
+    assert "1 more partner short later in the window." in uncovered
+    assert "Every renewal due (CSV)" not in uncovered  # support may not export
+    assert 'Partners not covered</div><div class="stat-value is-low">3<' in body
+
+
+def test_renewals_window_ends_with_the_whole_of_its_last_day(support_client, project):
+    with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=UTC), tick=False):
+        lease_accounts(project, 1)  # renews Apr 2 at noon
+    with time_machine.travel(datetime(2026, 3, 2, 23, tzinfo=UTC)):
+        body = support_client.get("/renewals/").content.decode()
+    assert "Nothing renews in the next 30 days" in body  # the window ends on Apr 1
+    with time_machine.travel(datetime(2026, 3, 3, 6, tzinfo=UTC)):
+        body = support_client.get("/renewals/").content.decode()
+    assert "Thu Apr 2" in body  # in the window, though due after the window's 06:00 end
 
 
 def test_renewals_is_get_only_and_needs_login(support_client, anonymous):

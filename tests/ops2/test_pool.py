@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -9,7 +10,7 @@ from django.urls import reverse
 
 from leasing.models import AuditEvent, PoolAccount
 from leasing.services.audit import Actor
-from leasing.services.pool import pool_account_retire
+from leasing.services.pool import pool_account_retire, pool_import_csv
 from tests import factories
 from tests.invariants import snapshot
 from tests.ops2.conftest import lease_accounts
@@ -261,6 +262,120 @@ def test_supply_query_budget(support_client, project, django_assert_num_queries)
     for vertical in ("coffee", "fitness", "travel"):
         factories.make_account(verticals=[vertical])
         factories.make_request(project, vertical=vertical)
-    # session, user, perms, role chip, ready per tag, demand per vertical
+    # session, user, perms, role chip, ready supply rollup, demand per vertical
     with django_assert_num_queries(6):
         support_client.get("/supply/")
+
+
+def import_verticals(n: int, *, ready_each: int = 1) -> None:
+    """`n` verticals (v01, v02, ...) with `ready_each` ready accounts each, fewest first."""
+    lines = ["handle,platform,followers,verticals,language,geo,state"]
+    for v in range(1, n + 1):
+        lines += [f"acct_{v}_{i},tiktok,10,v{v:02},en,US,ready" for i in range(ready_each)]
+    report = pool_import_csv(stream=io.StringIO("\n".join(lines)), actor=factories.SYSTEM)
+    assert report.created == n * ready_each
+
+
+def shown_verticals(body: str) -> list[str]:
+    return re.findall(r'<th scope="rowgroup" class="group-name">([^<]+)</th>', body)
+
+
+def test_supply_table_shows_fifty_verticals_and_says_how_many_more(support_client, project):
+    import_verticals(60)
+    factories.make_request(project, count=3, vertical="v60")  # the only shortfall: first
+    body = support_client.get("/supply/").content.decode()
+    shown = shown_verticals(body)
+    assert len(shown) == 50
+    assert shown[0] == "v60"
+    assert "Verticals 1\u201350 of 60" in body
+    assert "10 more verticals after these" in body
+    assert 'href="/supply/?page=2" rel="next"' in body
+    # The totals still count every vertical, not only those shown.
+    assert ">60</div>" in body
+
+
+def test_supply_next_page_shows_the_rest(support_client):
+    import_verticals(60)
+    first = shown_verticals(support_client.get("/supply/").content.decode())
+    body = support_client.get("/supply/", {"page": 2}).content.decode()
+    rest = shown_verticals(body)
+    assert len(rest) == 10
+    assert set(first) | set(rest) == {f"v{v:02}" for v in range(1, 61)}
+    assert "Verticals 51\u201360 of 60" in body
+    assert "more vertical" not in body
+    assert 'href="/supply/?page=1" rel="prev"' in body
+    assert 'rel="next"' not in body
+
+
+def test_supply_page_past_the_end_or_garbage_shows_a_real_page(support_client):
+    import_verticals(60)
+    assert len(shown_verticals(support_client.get("/supply/?page=9").content.decode())) == 10
+    assert len(shown_verticals(support_client.get("/supply/?page=x").content.decode())) == 50
+
+
+def test_supply_with_few_verticals_has_no_pager(support_client):
+    import_verticals(3)
+    body = support_client.get("/supply/").content.decode()
+    assert len(shown_verticals(body)) == 3
+    assert "All 3 verticals" in body
+    assert 'class="pager"' not in body
+
+
+def test_supply_hides_verticals_whose_accounts_all_left_ready(support_client, ops_user):
+    account = factories.make_account(verticals=["gone"])
+    factories.make_account(verticals=["kept"])
+    pool_account_retire(account=account, reason="banned", actor=Actor.for_user(ops_user))
+    assert shown_verticals(support_client.get("/supply/").content.decode()) == ["kept"]
+
+
+def test_supply_query_budget_does_not_grow_with_verticals(
+    support_client, project, django_assert_num_queries
+):
+    import_verticals(120, ready_each=2)
+    for v in range(1, 30):
+        factories.make_request(project, count=1, vertical=f"v{v:02}", language="de")
+    with django_assert_num_queries(6):
+        support_client.get("/supply/", {"page": 2})
+
+
+def import_languages(vertical: str, languages: list[str]) -> None:
+    lines = ["handle,platform,followers,verticals,language,geo,state"]
+    lines += [f"{vertical}_{lang},tiktok,10,{vertical},{lang},US,ready" for lang in languages]
+    report = pool_import_csv(stream=io.StringIO("\n".join(lines)), actor=factories.SYSTEM)
+    assert report.ok
+
+
+LANGUAGES = ["de", "en", "es", "fr", "it", "ja", "ko", "nl", "pt"]
+
+
+def test_supply_folds_a_verticals_other_languages_into_one_linked_line(support_client, project):
+    import_languages("coffee", LANGUAGES)
+    factories.make_request(project, count=3, vertical="coffee", language="pt")
+    factories.make_request(project, count=4, vertical="coffee", language=None)
+    body = support_client.get("/supply/").content.decode()
+    coffee = body.split('class="group-name">coffee</th>', 1)[1].split("</tbody>", 1)[0]
+    languages = re.findall(r'<tr class="lang-row[^"]*">\s*<td></td>\s*<td>(\w\w)</td>', coffee)
+    assert languages == ["pt", "de", "en", "es", "fr", "it"]  # most short first, then a-z
+    folded = coffee.split("data-folded-languages>", 1)[1].split("</tr>", 1)[0]
+    assert 'href="/supply/?vertical=coffee">3 more languages</a>' in folded
+    assert '<td class="num">3</td>' in folded  # ja, ko and nl: one ready account each
+    assert "any language (uses the 8 spare)" in coffee  # still after the languages
+
+
+def test_supply_shows_one_vertical_with_every_language(support_client):
+    import_languages("coffee", LANGUAGES)
+    import_languages("tea", ["en"])
+    body = support_client.get("/supply/", {"vertical": " Coffee "}).content.decode()
+    assert shown_verticals(body) == ["coffee"]
+    assert len(re.findall(r'<tr class="lang-row', body)) == len(LANGUAGES)
+    assert "data-folded-languages" not in body
+    assert "coffee, every language." in body
+    # The totals above still cover every vertical.
+    assert ">10</div>" in body
+
+
+def test_supply_names_a_vertical_it_does_not_know(support_client):
+    import_languages("coffee", ["en"])
+    body = support_client.get("/supply/", {"vertical": "yerba"}).content.decode()
+    assert "No ready accounts and no open requests in “yerba”." in body
+    assert shown_verticals(body) == []

@@ -109,6 +109,8 @@ def deep_lists(*, partner: str, rare_vertical: str, **_: Any) -> list[str]:
         + ["/"]
         + [f"/pool/?{q}" for q in pool]
         + ["/audit/", "/partners/?sort=burn"]
+        + [f"/partners/{partner}/leases/?status={s}" for s in ("active", "ended")]
+        + [f"/partners/{partner}/projects/"]
     )
 
 
@@ -185,6 +187,9 @@ def dashboard_urls(
     urls += [
         f"/partners/{partner}/",
         f"/partners/{small_partner}/",
+        f"/partners/{partner}/leases/?status=active",
+        f"/partners/{partner}/leases/?status=ended",
+        f"/partners/{partner}/projects/",
         f"/requests/{request}/",
         f"/requests/{request}/?any_language=1",
         f"/requests/{request}/?vertical=&any_language=1",

@@ -9,7 +9,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from leasing import paging, selectors
-from leasing.models import PoolAccount
+from leasing.models import Lease, PoolAccount
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +124,11 @@ def test_orderings_with_an_empty_column_are_not_sought(ops_user):
     warmed = selectors.pool_rows(PoolAccount.objects.all()).order_by("warmed_since", "id")
     assert paging.sort_keys(warmed) is None
     assert paging.sort_keys(PoolAccount.objects.order_by("-followers", "id")) is not None
+
+
+def test_an_empty_column_is_sought_when_the_filter_excludes_empty_rows():
+    renewing = Lease.objects.filter(status="assigned").order_by("next_renewal_at", "id")
+    assert paging.sort_keys(renewing) is None
+    assert paging.sort_keys(renewing.filter(next_renewal_at__isnull=False)) is not None
+    # Excluding the empty rows of a joined table proves nothing about this one's column.
+    assert paging.sort_keys(renewing.filter(account__warmed_since__isnull=False)) is None

@@ -1,10 +1,11 @@
 """A property-based state machine over the services (hypothesis).
 
 Hypothesis drives random sequences of what people, partners and the renewal job do —
-request, claim, assign, close, release, retire, mark ready, renew with the clock moving
-on, top up and charge back — on two small partners and a handful of accounts. After every
-step the whole database must pass tests/invariants.py, every wallet must hold what a
-simple model of the money says, and a refused call must have changed nothing at all.
+request, claim, assign, close, release, retire, mark ready or warming, renew with the
+clock moving on, top up and charge back — on two small partners and a handful of accounts
+in two verticals and three languages. After every step the whole database must pass
+tests/invariants.py (the rollups included), every wallet must hold what a simple model of
+the money says, and a refused call must have changed nothing at all.
 
 Each example runs inside a savepoint that is rolled back, so it runs on SQLite and on
 PostgreSQL alike.
@@ -35,6 +36,7 @@ from leasing.services.partners import project_create
 from leasing.services.pool import (
     pool_account_create,
     pool_account_mark_ready,
+    pool_account_mark_warming,
     pool_account_retire,
 )
 from leasing.services.requests import (
@@ -48,6 +50,9 @@ pytestmark = pytest.mark.django_db
 
 PRICES = (15_000, 9_900)
 ACCOUNTS = 6
+# Accounts overlap in verticals and languages, so the ready supply's rows are shared.
+VERTICALS = (["coffee"], ["coffee", "tea"], ["tea"])
+LANGUAGES = ("en", "pt-BR", "")
 SYSTEM = Actor.for_system("state-machine")
 index = st.integers(min_value=0, max_value=1_000)
 
@@ -75,7 +80,8 @@ class LeaseDesk(RuleBasedStateMachine):
                 pool_account_create(
                     handle=f"acct_{n}",
                     followers=1000 + n,
-                    verticals=["coffee"],
+                    verticals=VERTICALS[n % len(VERTICALS)],
+                    language=LANGUAGES[n % len(LANGUAGES)],
                     state="warming" if n == 0 else "ready",
                     actor=SYSTEM,
                 )
@@ -202,14 +208,15 @@ class LeaseDesk(RuleBasedStateMachine):
             "retire", lambda: pool_account_retire(account=target, reason="lost", actor=SYSTEM)
         )
 
-    @rule(ready=st.booleans())
-    def new_account(self, ready: bool) -> None:
+    @rule(ready=st.booleans(), kind=index)
+    def new_account(self, ready: bool, kind: int) -> None:
         account = self.attempt(
             "new account",
             lambda: pool_account_create(
                 handle=f"acct_{len(self.accounts)}",
                 followers=1000,
-                verticals=["coffee"],
+                verticals=self.pick(list(VERTICALS), kind),
+                language=self.pick(list(LANGUAGES), kind // 3),
                 state="ready" if ready else "warming",
                 actor=SYSTEM,
             ),
@@ -220,6 +227,13 @@ class LeaseDesk(RuleBasedStateMachine):
     def mark_ready(self, account: int) -> None:
         target = PoolAccount.objects.get(pk=self.pick(self.accounts, account).pk)
         self.attempt("mark ready", lambda: pool_account_mark_ready(account=target, actor=SYSTEM))
+
+    @rule(account=index)
+    def mark_warming(self, account: int) -> None:
+        target = PoolAccount.objects.get(pk=self.pick(self.accounts, account).pk)
+        self.attempt(
+            "mark warming", lambda: pool_account_mark_warming(account=target, actor=SYSTEM)
+        )
 
     @rule(days=st.integers(min_value=1, max_value=70))
     def renew(self, days: int) -> None:
@@ -285,6 +299,6 @@ def test_the_services_keep_every_rule_whatever_the_order():
             totals[name] = totals.get(name, 0) + n
     print(f"\n[figures] state machine, {len(machines)} runs: {dict(sorted(totals.items()))}")
     # The runs really did exercise the money paths, successes and refusals alike.
-    for name in ("assign", "assign refused", "release", "top up", "close"):
+    for name in ("assign", "assign refused", "release", "top up", "close", "mark warming"):
         assert totals.get(name, 0) > 0, (name, totals)
     assert totals.get("renewal charges", 0) + totals.get("unpaid disconnects", 0) > 0, totals

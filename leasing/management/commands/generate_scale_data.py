@@ -58,6 +58,7 @@ from leasing.models import (
     Project,
     RequestNote,
 )
+from leasing.services.totals import ready_supply_rebuild, renewal_days_rebuild
 
 MARKER_ACTION = "scale.generate"
 STAFF_PREFIX = "scale_"
@@ -1558,9 +1559,11 @@ class Writer:
                 user[0], user[1])  # fmt: skip
 
     def _rollups(self) -> None:
-        """LeaseTotals and LedgerMonth, summed from the rows just loaded (as the services
-        keep them)."""
-        self.gen.progress.say("rollups        : lease totals and ledger months")
+        """LeaseTotals, LedgerMonth, RenewalDayTotals and ReadySupply, summed from the rows
+        just loaded (as the services keep them)."""
+        self.gen.progress.say("rollups        : lease totals, ledger months, renewals, supply")
+        renewal_days_rebuild()
+        ready_supply_rebuild()
         lease, totals = _table(Lease), _table(LeaseTotals)
         self.loader.execute(
             f"INSERT INTO {totals} (organization_id, active_leases, burn_cents, "  # noqa: S608
