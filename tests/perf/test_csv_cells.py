@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.db.models import OuterRef, Subquery
+from django.db.models import CharField, OuterRef, Subquery, Value
 from django.http import QueryDict
 
 from leasing import exports
@@ -102,3 +102,39 @@ def test_ledger_cells_match_python(project, admin_user):
     python = _python_bytes(exports.Report("ledger", exports.LEDGER_HEADER, rows, {}))
     cells = _cells_bytes(exports.ledger_report(filterset, QueryDict("")))
     assert cells == python
+
+
+@pytest.mark.parametrize(
+    "verticals",
+    [
+        ["coffee", "tea"],
+        ["é ü 漢", "naïve"],
+        ['quo", "te', "x"],  # looks like the separator jsonb writes, but escaped
+        ["back\\slash"],
+        ["", "=tea"],
+        ["one"],
+    ],
+)
+def test_list_cells_match_python_with_and_without_escapes(admin_user, verticals):
+    account = factories.make_account("lists", verticals=["coffee"])
+    # Straight into the row: the services would normalise these, the cells must not care.
+    PoolAccount.objects.filter(pk=account.pk).update(verticals=verticals, countries=[])
+    filterset = exports.pool_filterset(user=admin_user, data=QueryDict(""))
+    assert filterset.is_valid()
+    raw = filterset.qs.values_list(
+        "id",
+        "handle",
+        "platform",
+        "state",
+        "followers",
+        "verticals",
+        "language",
+        "countries",
+        "warmed_since",
+        Value(None, output_field=CharField()),
+        Value(None, output_field=CharField()),
+        "retired_reason",
+        "created_at",
+    )
+    python = _python_bytes(exports.Report("pool", exports.POOL_HEADER, raw, {}))
+    assert _cells_bytes(exports.pool_report(filterset, QueryDict(""))) == python
