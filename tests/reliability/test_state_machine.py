@@ -64,6 +64,7 @@ class LeaseDesk(RuleBasedStateMachine):
         self._savepoint.__enter__()
         self.now = datetime(2026, 1, 31, 9, tzinfo=UTC)  # month ends make renewals clamp
         self.counts: dict[str, int] = {}
+        self.request_ids: list[str] = []
         with self.clock():
             self.orgs = [
                 Organization.objects.create(name=f"Partner {n}", monthly_price_cents=price)
@@ -119,7 +120,10 @@ class LeaseDesk(RuleBasedStateMachine):
         return items[i % len(items)]
 
     def requests(self) -> list[LeaseRequest]:
-        return list(LeaseRequest.objects.order_by("id"))
+        """Requests in the order they were made. Not by id: two ids made in the same
+        millisecond sort at random, which made the same example take other paths."""
+        found = LeaseRequest.objects.in_bulk(self.request_ids)
+        return [found[pk] for pk in self.request_ids if pk in found]
 
     # ------------------------------------------------------------------ rules
 
@@ -148,12 +152,14 @@ class LeaseDesk(RuleBasedStateMachine):
     @rule(project=index, count=st.integers(min_value=1, max_value=3))
     def request(self, project: int, count: int) -> None:
         target = self.pick(self.projects, project)
-        self.attempt(
+        made = self.attempt(
             "request",
             lambda: lease_request_create(
                 project=target, count=count, vertical="coffee", actor=SYSTEM
             ),
         )
+        if made is not None:
+            self.request_ids.append(made.pk)
 
     @rule(request=index, person=index)
     def claim(self, request: int, person: int) -> None:
