@@ -332,6 +332,14 @@ class LeaseRequest(models.Model):
             models.Index(Upper("vertical"), F("submitted_at"), F("id"), name="request_vertical"),
             # The API's per-project list, newest first.
             models.Index(fields=["project", "-id"], name="request_project_newest"),
+            # The supply board's open demand per vertical and language, read from the
+            # index alone (INCLUDE is PostgreSQL's; SQLite keeps the partial index).
+            models.Index(
+                fields=["vertical", "language"],
+                include=["count", "assigned_count"],
+                condition=Q(status__in=["requested", "in_progress"]),
+                name="request_open_demand",
+            ),
             # On PostgreSQL, migration 0004 adds the queue's language filter index (a
             # case-insensitive prefix: en matches en-US; request_language) and trigram
             # indexes for its search and country filter (request_key_trgm,
