@@ -32,7 +32,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Collate, Lower, TruncDate
+from django.db.models.functions import Coalesce, Collate, Lower
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -63,7 +63,7 @@ from leasing.models import (
     RequestNote,
 )
 from leasing.money import format_cents
-from leasing.paging import AFTER, BEFORE, page_of, window
+from leasing.paging import AFTER, BEFORE, window
 from leasing.services.allocation import Candidate, candidates_rank
 from leasing.services.validation import language_primary, normalize_vertical
 
@@ -414,15 +414,15 @@ ENDED_LEASES_COUNTED = 100
 BURN_CHART_MONTHS = 12
 RENEWAL_HORIZON_DAYS = 30
 ACCOUNT_TRAIL_LIMIT = 200
-RECENT_RENEWALS_SHOWN = 50
-# The renewals page: partners named in a day's row, and wallets listed as short (the CSV
-# report has every one).
+# The renewals page: partners named in a day's row, wallets listed as short (the CSV
+# report has every one), and the latest charges and failures (the audit log has the rest).
 DAY_PARTNERS_SHOWN = 5
-UNCOVERED_SHOWN = 100
+UNCOVERED_SHOWN = 25
+RECENT_RENEWALS_SHOWN = 20
 # Verticals per page of the supply and demand table, and languages listed for each (the
 # rest fold into one line that links to the vertical on its own).
-SUPPLY_PAGE_SIZE = 50
-SUPPLY_LANGUAGES_SHOWN = 6
+SUPPLY_PAGE_SIZE = 25
+SUPPLY_LANGUAGES_SHOWN = 4
 SEARCH_GROUP_LIMIT = 6
 CHARGE_KINDS = (LedgerEntry.Kind.LEASE_CHARGE, LedgerEntry.Kind.RENEWAL_CHARGE)
 
@@ -681,15 +681,12 @@ def _months_back(first: date, months: int) -> list[date]:
     return list(reversed(out))
 
 
-def _renewal_rows(leases: QuerySet[Lease], *, until: datetime) -> QuerySet[Lease, Any]:
-    """(day, n, cents) of the active leases renewing before `until`, per UTC day."""
-    return (
-        leases.filter(status=Lease.Status.ASSIGNED, next_renewal_at__lt=until)
-        .annotate(day=TruncDate("next_renewal_at"))
-        .values("day")
-        .annotate(n=Count("*"), cents=Sum("monthly_price_cents"))
-        .order_by()
-    )
+def _renewal_rows(organization_id: str, *, now: datetime) -> QuerySet[RenewalDayTotals]:
+    """The partner's renewal days from now to the end of the horizon's last day, and any
+    overdue ones: a few rows of the RenewalDayTotals rollup (the renewal_day_unique
+    index), however many leases renew. The window is the renewals page's."""
+    until = (now + timedelta(days=RENEWAL_HORIZON_DAYS)).astimezone(UTC).date()
+    return RenewalDayTotals.objects.filter(organization_id=organization_id, day__lte=until)
 
 
 def _walk_renewals(rows: list[tuple[date, int, int]], *, balance_cents: int) -> list[RenewalDay]:
@@ -709,12 +706,13 @@ def _walk_renewals(rows: list[tuple[date, int, int]], *, balance_cents: int) -> 
     return days
 
 
-def renewal_days(
-    leases: QuerySet[Lease], *, balance_cents: int, until: datetime
-) -> list[RenewalDay]:
-    """A partner's renewals up to `until`, per day, walking the wallet down as they fall."""
-    rows = [(r["day"], r["n"], r["cents"]) for r in _renewal_rows(leases, until=until)]
-    return _walk_renewals(rows, balance_cents=balance_cents)
+def renewal_days(*, organization: Organization, now: datetime | None = None) -> list[RenewalDay]:
+    """The partner's renewals over the horizon, per day, walking its wallet down as they
+    fall (what the partner page shows)."""
+    rows = _renewal_rows(organization.pk, now=now or timezone.now())
+    return _walk_renewals(
+        list(rows.values_list("day", "leases", "cents")), balance_cents=organization.balance_cents
+    )
 
 
 # The partner page's two lease lists, each a page of ids off its own partial index, in one
@@ -737,10 +735,10 @@ _SHOWN_REQUESTS_SQL = (
 )
 
 
-# What the partner page's requests table and the partner-safe summary read of a request.
+# What the partner page's requests table and the partner-safe summary read of a request
+# (and its project's name, annotated as project_name: a Project per row costs more).
 PARTNER_REQUEST_FIELDS = (
     "organization_id",
-    "project__name",
     "request_key",
     "count",
     "vertical",
@@ -749,6 +747,84 @@ PARTNER_REQUEST_FIELDS = (
     "status",
     "assigned_count",
     "submitted_at",
+)
+
+
+@dataclass(frozen=True)
+class ShownLease:
+    """A lease as the partner page's lease tables show it. Read as values: a model
+    instance and its account, project and request instances per row cost more than the
+    query."""
+
+    id: int
+    status: str
+    account_id: str
+    handle: str
+    followers: int
+    project: str
+    request_id: str | None
+    request_key: str | None
+    assigned_at: datetime
+    monthly_price_cents: int
+    next_renewal_at: datetime | None
+    disconnected_at: datetime | None
+    disconnected_reason: str
+    disconnected_note: str
+
+
+@dataclass(frozen=True)
+class ShownProject:
+    id: str
+    name: str
+    active_leases: int
+    open_requests: int
+
+
+# partner_project_rows' first rows: off project_name_per_org, each count off its index
+# (lease_project_list; request_open_by_organization, hence the partner in it too).
+_SHOWN_PROJECTS_SQL = (
+    "SELECT p.id, p.name, "
+    "(SELECT COUNT(*) FROM leasing_lease l WHERE l.project_id = p.id AND l.status = %s), "
+    "(SELECT COUNT(*) FROM leasing_leaserequest r WHERE r.organization_id = p.organization_id "
+    "AND r.project_id = p.id AND r.status IN (%s, %s)) "
+    "FROM leasing_project p WHERE p.organization_id = %s ORDER BY p.name, p.id LIMIT %s"
+)
+
+SHOWN_LEASE_COLUMNS = (
+    "id",
+    "status",
+    "account_id",
+    "account__handle",
+    "account__followers",
+    "project__name",
+    "request_id",
+    "request__request_key",
+    "assigned_at",
+    "monthly_price_cents",
+    "next_renewal_at",
+    "disconnected_at",
+    "disconnected_reason",
+    "disconnected_note",
+)
+# What its ledger and key lists show.
+PARTNER_LEDGER_FIELDS = (
+    "organization_id",
+    "kind",
+    "amount_cents",
+    "balance_after_cents",
+    "memo",
+    "actor_label",
+    "created_at",
+)
+PARTNER_KEY_FIELDS = (
+    "organization_id",
+    "name",
+    "display_prefix",
+    "scopes",
+    "tier",
+    "created_at",
+    "last_used_at",
+    "revoked_at",
 )
 
 
@@ -764,9 +840,16 @@ class PartnerPage:
         self.now = now or timezone.now()
 
     @cached_property
-    def projects(self) -> list[Project]:
-        """The first projects by name (the whole list is partner_projects_page)."""
-        return page_of(partner_project_rows(self.organization), 0, PARTNER_PROJECTS_SHOWN)
+    def projects(self) -> list[ShownProject]:
+        """The first projects by name (the whole list is partner_projects_page), with the
+        same counts. Written out: the ORM took longer to build this query than the
+        database took to run it."""
+        params = [Lease.Status.ASSIGNED, *LeaseRequest.OPEN_STATUSES]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _SHOWN_PROJECTS_SQL, [*params, self.organization.pk, PARTNER_PROJECTS_SHOWN]
+            )
+            return [ShownProject(*row) for row in cursor.fetchall()]
 
     @property
     def project_count(self) -> int | None:
@@ -782,7 +865,7 @@ class PartnerPage:
         return ended_leases_label(self.organization)
 
     @cached_property
-    def _leases_shown(self) -> list[Lease]:
+    def _leases_shown(self) -> list[ShownLease]:
         """The first active leases and the latest ended ones (one more of each than shown,
         to tell whether there are more), in one query."""
         n = PARTNER_LEASES_SHOWN + 1
@@ -791,15 +874,16 @@ class PartnerPage:
             _SHOWN_LEASES_SQL,
             [org, Lease.Status.ASSIGNED, n, org, Lease.Status.DISCONNECTED, n],
         )
-        return list(partner_lease_rows(Lease.objects.filter(pk__in=ids)).order_by())
+        rows = Lease.objects.filter(pk__in=ids).values_list(*SHOWN_LEASE_COLUMNS).order_by()
+        return [ShownLease(*row) for row in rows]
 
     @cached_property
-    def _active_leases(self) -> list[Lease]:
+    def _active_leases(self) -> list[ShownLease]:
         rows = [lease for lease in self._leases_shown if lease.status == Lease.Status.ASSIGNED]
-        return sorted(rows, key=lambda lease: (lease.next_renewal_at, lease.pk))
+        return sorted(rows, key=lambda lease: (lease.next_renewal_at, lease.id))
 
     @property
-    def active_leases(self) -> list[Lease]:
+    def active_leases(self) -> list[ShownLease]:
         return self._active_leases[:PARTNER_LEASES_SHOWN]
 
     @property
@@ -807,12 +891,12 @@ class PartnerPage:
         return len(self._active_leases) > PARTNER_LEASES_SHOWN
 
     @cached_property
-    def _ended_leases(self) -> list[Lease]:
+    def _ended_leases(self) -> list[ShownLease]:
         rows = [lease for lease in self._leases_shown if lease.status != Lease.Status.ASSIGNED]
-        return sorted(rows, key=lambda lease: (lease.disconnected_at, lease.pk), reverse=True)
+        return sorted(rows, key=lambda lease: (lease.disconnected_at, lease.id), reverse=True)
 
     @property
-    def ended_leases(self) -> list[Lease]:
+    def ended_leases(self) -> list[ShownLease]:
         return self._ended_leases[:PARTNER_LEASES_SHOWN]
 
     @property
@@ -829,18 +913,24 @@ class PartnerPage:
         ids = RawSQL(_SHOWN_REQUESTS_SQL, [org, *LeaseRequest.OPEN_STATUSES, n] * 2)  # noqa: S611
         rows = (
             LeaseRequest.objects.filter(pk__in=ids)
-            .select_related("project")
             .only(*PARTNER_REQUEST_FIELDS)
-            .annotate(latest_partner_note=Subquery(partner_note.values("body")[:1]))
+            .annotate(
+                project_name=F("project__name"),
+                latest_partner_note=Subquery(partner_note.values("body")[:1]),
+            )
             .order_by()
         )
-        shown: list[LeaseRequest] = sorted(rows, key=lambda r: (not r.is_open, _newest_first(r)))
+        # Newest first (ties by the higher id), then the open ones ahead: the sort is stable.
+        shown: list[LeaseRequest] = sorted(rows, key=lambda r: (r.submitted_at, r.pk), reverse=True)
+        shown.sort(key=lambda r: not r.is_open)
         return shown[:n]
 
     @cached_property
     def _ledger(self) -> list[LedgerEntry]:
-        rows = LedgerEntry.objects.filter(organization=self.organization).order_by(
-            "-created_at", "-id"
+        rows = (
+            LedgerEntry.objects.filter(organization=self.organization)
+            .only(*PARTNER_LEDGER_FIELDS)
+            .order_by("-created_at", "-id")
         )
         return list(rows[: PARTNER_LEDGER_SHOWN + 1])
 
@@ -856,7 +946,7 @@ class PartnerPage:
     def api_keys(self) -> list[ApiKey]:
         return list(
             ApiKey.objects.filter(organization=self.organization)
-            .select_related("created_by", "revoked_by")
+            .only(*PARTNER_KEY_FIELDS)
             .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-id")
         )
 
@@ -876,15 +966,14 @@ class PartnerPage:
 
     @cached_property
     def _charts(self) -> dict[str, list[tuple[date, int, int]]]:
-        """Burn per month (from the LedgerMonth rollup) and renewals per day, both small,
-        in one query."""
+        """Burn per month and renewals per day, both read from rollups (LedgerMonth and
+        RenewalDayTotals), in one query."""
         months = LedgerMonth.objects.filter(
             organization=self.organization, month__gte=self._months[0]
         ).values_list(Value("burn"), "month", "charges", "charged_cents")
-        renewals = _renewal_rows(
-            Lease.objects.filter(organization=self.organization),
-            until=self.now + timedelta(days=RENEWAL_HORIZON_DAYS),
-        ).values_list(Value("renewal"), "day", "n", "cents")
+        renewals = _renewal_rows(self.organization.pk, now=self.now).values_list(
+            Value("renewal"), "day", "leases", "cents"
+        )
         charts: dict[str, list[tuple[date, int, int]]] = {"burn": [], "renewal": []}
         for kind, day, n, cents in months.union(renewals, all=True):
             charts[kind].append((_as_date(day), int(n), int(cents)))
@@ -923,9 +1012,9 @@ def _as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def _newest_first(r: LeaseRequest) -> tuple[float, str]:
-    """A sort key putting the latest submitted first, then the highest id (as -id)."""
-    return (-r.submitted_at.timestamp(), "".join(chr(0x10FFFF - ord(c)) for c in r.pk))
+def _project_name(r: LeaseRequest) -> str:
+    """PartnerPage.requests' annotation."""
+    return str(getattr(r, "project_name", ""))
 
 
 def partner_safe_summary(page: PartnerPage) -> str:
@@ -963,7 +1052,7 @@ def partner_safe_summary(page: PartnerPage) -> str:
     lines += ["", f"Open requests: {len(open_requests) or 'none'}"]
     for r in open_requests:
         lines.append(
-            f"- {r.request_key} ({r.project.name}): {r.assigned_count} of {r.count} "
+            f"- {r.request_key} ({_project_name(r)}): {r.assigned_count} of {r.count} "
             f"{r.vertical} account(s) assigned, status {r.api_status}"
         )
     closed = [r for r in page.requests if not r.is_open][:5]
@@ -971,7 +1060,7 @@ def partner_safe_summary(page: PartnerPage) -> str:
         lines += ["", "Recently closed requests:"]
         for r in closed:
             lines.append(
-                f"- {r.request_key} ({r.project.name}): {r.api_status}, "
+                f"- {r.request_key} ({_project_name(r)}): {r.api_status}, "
                 f"{r.assigned_count} of {r.count} assigned"
             )
     noted = [r for r in page.requests if getattr(r, "latest_partner_note", None)]
@@ -1138,88 +1227,78 @@ class SupplyRow:
         return max(0, self.demand - self.ready)
 
 
-@dataclass
+@dataclass(slots=True)
 class SupplyGroup:
     """One vertical. A request that names a language can only use accounts in that
     language; one that names none can use whatever the others leave over.
 
-    The figures are worked out once, when first read: read them only after every ready
-    count and demand row has been added (supply_demand does). Only the languages some
-    request asks for are compared one by one, so ranking hundreds of verticals stays
-    cheap; `language_rows` lists every language, for the verticals a page shows.
+    `supply_group` works the figures out once, comparing only the languages some request
+    asks for, so ranking hundreds of verticals stays cheap; `language_rows` lists every
+    language, for the few verticals a page shows.
     """
 
     vertical: str
     # Ready accounts per primary language; "?" for accounts with no language set.
-    ready_by_language: dict[str, int] = field(default_factory=dict)
-    # Open demand per primary language asked for; "" for requests that name none.
-    wanted: dict[str, SupplyRow] = field(default_factory=dict)
+    ready_by_language: dict[str, int]
+    # [accounts still needed, open requests] per primary language asked for; "" for
+    # requests that name none.
+    wanted: dict[str, list[int]]
+    ready: int
+    demand: int
+    requests: int
+    # Ready accounts left once every language's own demand is met.
+    spare: int
+    # Accounts short: per language, plus any-language demand beyond the spare ones.
+    shortfall: int
 
-    def want(self, language: str) -> SupplyRow:
-        row = self.wanted.get(language)
-        if row is None:
-            row = self.wanted[language] = SupplyRow(language=language)
-        return row
-
-    def _specific(self) -> list[SupplyRow]:
-        """Each language asked for, with its ready accounts filled in."""
-        return [
-            SupplyRow(
-                language=lang,
-                ready=self.ready_by_language.get(lang, 0),
-                demand=row.demand,
-                requests=row.requests,
-            )
-            for lang, row in self.wanted.items()
-            if lang
-        ]
-
-    @cached_property
-    def ready(self) -> int:
-        return sum(self.ready_by_language.values())
-
-    @cached_property
-    def demand(self) -> int:
-        return sum(row.demand for row in self.wanted.values())
-
-    @cached_property
-    def requests(self) -> int:
-        return sum(row.requests for row in self.wanted.values())
-
-    @cached_property
-    def spare(self) -> int:
-        """Ready accounts left once every language's own demand is met."""
-        return self.ready - sum(min(row.ready, row.demand) for row in self._specific())
-
-    @cached_property
-    def shortfall(self) -> int:
-        """Accounts short: per language, plus any-language demand beyond the spare ones."""
-        specific = sum(row.shortfall for row in self._specific())
-        any_language = self.wanted[""].demand if "" in self.wanted else 0
-        return specific + max(0, any_language - self.spare)
-
-    @cached_property
     def language_rows(self) -> list[SupplyRow]:
         """Languages, biggest shortfall first; the any-language demand last, set against
         the spare accounts it can use."""
-        asked = {row.language: row for row in self._specific()}
-        rows = list(asked.values()) + [
+        ready = self.ready_by_language
+        rows = [
+            SupplyRow(language=lang, ready=ready.get(lang, 0), demand=needed, requests=n)
+            for lang, (needed, n) in self.wanted.items()
+            if lang
+        ]
+        # "" is never a ready language ("?" stands for none), so this skips only those
+        # already listed.
+        rows += [
             SupplyRow(language=lang, ready=n)
-            for lang, n in self.ready_by_language.items()
-            if lang not in asked
+            for lang, n in ready.items()
+            if lang not in self.wanted
         ]
         rows.sort(key=lambda row: (-row.shortfall, -row.demand, -row.ready, row.language))
         if "" in self.wanted:
-            wanted = self.wanted[""]
-            rows.append(
-                SupplyRow(
-                    language="",
-                    ready=self.spare,
-                    demand=wanted.demand,
-                    requests=wanted.requests,
-                )
-            )
+            needed, n = self.wanted[""]
+            rows.append(SupplyRow(language="", ready=self.spare, demand=needed, requests=n))
         return rows
+
+
+def supply_group(
+    vertical: str, ready_by_language: dict[str, int], wanted: dict[str, list[int]]
+) -> SupplyGroup:
+    """A vertical's figures from its ready accounts and its open demand per language."""
+    demand = requests = met = short = 0
+    for lang, (needed, n) in wanted.items():
+        demand += needed
+        requests += n
+        if lang:
+            have = ready_by_language.get(lang, 0)
+            met += min(have, needed)
+            short += max(0, needed - have)
+    ready = sum(ready_by_language.values())
+    spare = ready - met
+    any_language = wanted[""][0] if "" in wanted else 0
+    return SupplyGroup(
+        vertical=vertical,
+        ready_by_language=ready_by_language,
+        wanted=wanted,
+        ready=ready,
+        demand=demand,
+        requests=requests,
+        spare=spare,
+        shortfall=short + max(0, any_language - spare),
+    )
 
 
 @dataclass(frozen=True)
@@ -1267,8 +1346,9 @@ def _fold(
 ) -> tuple[SupplyGroup, list[SupplyRow], FoldedLanguages | None, SupplyRow | None]:
     """The group's first `languages` languages (all for None), the rest summed, and the
     any-language demand."""
-    specific = [row for row in group.language_rows if row.language]
-    any_language = next((row for row in group.language_rows if not row.language), None)
+    rows = group.language_rows()
+    specific = [row for row in rows if row.language]
+    any_language = next((row for row in rows if not row.language), None)
     if languages is None or len(specific) <= languages:
         return group, specific, None, any_language
     folded = specific[languages:]
@@ -1335,36 +1415,42 @@ class SupplyBoard:
 def supply_demand(*, user: AnyUser) -> SupplyBoard:
     """Two queries: ready accounts per vertical tag and language (the ReadySupply rollup
     the services keep), and the open requests' remaining counts per vertical and
-    language. An account tagged with two verticals counts as supply for both."""
-    groups: dict[str, SupplyGroup] = {}
+    language. An account tagged with two verticals counts as supply for both.
+
+    Plain dicts and tuples until each vertical's figures are known: the page ranks every
+    vertical (thousands of rows) on each view.
+    """
     if not _can_view(user):
         return SupplyBoard(groups=[])
-
-    def group(vertical: str) -> SupplyGroup:
-        found = groups.get(vertical)
-        if found is None:
-            found = groups[vertical] = SupplyGroup(vertical=vertical)
-        return found
-
+    ready: dict[str, dict[str, int]] = {}
     # One row per vertical and language; rows that drop to zero are deleted.
-    ready = ReadySupply.objects.order_by().values_list("vertical", "language", "accounts")
-    for vertical, language, accounts in ready:
-        group(vertical).ready_by_language[language or "?"] = accounts
+    rows = ReadySupply.objects.order_by().values_list("vertical", "language", "accounts")
+    for vertical, language, accounts in rows:
+        by_language = ready.get(vertical)
+        if by_language is None:
+            by_language = ready[vertical] = {}
+        by_language[language or "?"] = accounts
+    wanted: dict[str, dict[str, list[int]]] = {}
     demand = (
         requests_visible_to(user)
         .filter(status__in=LeaseRequest.OPEN_STATUSES)
         .values("vertical", "language")
         .annotate(still_needed=Sum(F("count") - F("assigned_count")), n=Count("*"))
+        .values_list("vertical", "language", "still_needed", "n")
         .order_by()
     )
-    for wanted in demand:
-        target = group(normalize_vertical(wanted["vertical"])).want(
-            language_primary(wanted["language"])
-        )
-        target.demand += int(wanted["still_needed"] or 0)
-        target.requests += int(wanted["n"])
-    ordered = sorted(groups.values(), key=lambda g: (-g.shortfall, -g.demand, -g.ready, g.vertical))
-    return SupplyBoard(groups=ordered)
+    for vertical, language, still_needed, n in demand:
+        # Requests keep the vertical and language as the partner wrote them.
+        asked = wanted.setdefault(normalize_vertical(vertical), {})
+        tally = asked.setdefault(language_primary(language), [0, 0])
+        tally[0] += int(still_needed or 0)
+        tally[1] += int(n)
+    groups = [
+        supply_group(vertical, ready.get(vertical, {}), wanted.get(vertical, {}))
+        for vertical in ready.keys() | wanted.keys()
+    ]
+    groups.sort(key=lambda g: (-g.shortfall, -g.demand, -g.ready, g.vertical))
+    return SupplyBoard(groups=groups)
 
 
 # ----------------------------------------------------------------------- renewals
@@ -1390,8 +1476,10 @@ class DayRenewals:
     leases: int = 0
     cents: int = 0
     uncovered_cents: int = 0
-    # (organization id, name, leases, cents, covered), by partner name.
+    # (organization id, name, leases, cents, covered).
     partners: list[tuple[str, str, int, int, bool]] = field(default_factory=list)
+    # Set when the row sums every day from `day` to `last_day` (the overdue ones).
+    last_day: date | None = None
 
     @property
     def overdue(self) -> bool:
@@ -1408,6 +1496,25 @@ class DayRenewals:
         return max(0, len(self.partners) - DAY_PARTNERS_SHOWN)
 
 
+def _overdue_folded(days: list[DayRenewals]) -> DayRenewals:
+    """Overdue days as one row, each partner once: covered only if it was every day."""
+    partners: dict[str, tuple[str, str, int, int, bool]] = {}
+    for day in days:
+        for org_id, name, n, cents, covered in day.partners:
+            seen = partners.get(org_id)
+            if seen is not None:
+                n, cents, covered = seen[2] + n, seen[3] + cents, seen[4] and covered
+            partners[org_id] = (org_id, name, n, cents, covered)
+    return DayRenewals(
+        day=days[0].day,
+        last_day=days[-1].day,
+        leases=sum(day.leases for day in days),
+        cents=sum(day.cents for day in days),
+        uncovered_cents=sum(day.uncovered_cents for day in days),
+        partners=sorted(partners.values(), key=lambda p: p[1]),
+    )
+
+
 @dataclass
 class RenewalsBoard:
     days: list[DayRenewals]
@@ -1415,6 +1522,18 @@ class RenewalsBoard:
     recent_charges: list[LedgerEntry]
     failures: list[Lease]
     horizon_days: int
+    # Whether there are charges or failures before those listed.
+    more_charges: bool = False
+    more_failures: bool = False
+
+    @cached_property
+    def table_days(self) -> list[DayRenewals]:
+        """The days as the table lists them: overdue ones (the job has not caught up, so
+        normally none) folded into one row first."""
+        overdue = [day for day in self.days if day.overdue]
+        if len(overdue) < 2:
+            return self.days
+        return [_overdue_folded(overdue), *self.days[len(overdue) :]]
 
     @property
     def leases(self) -> int:
@@ -1464,7 +1583,8 @@ def renewals_board(
             "leases",
             "cents",
         )
-        .order_by("day", "organization__name")
+        # Day order is all the walk needs; partners are ranked in Python, where shown.
+        .order_by("day")
     )
     by_day: dict[date, DayRenewals] = {}
     partners: dict[str, PartnerRenewals] = {}
@@ -1485,20 +1605,36 @@ def renewals_board(
         if not covered:
             day.uncovered_cents += min(cents, partner.cents - partner.balance_cents)
         day.partners.append((org_id, partner.name, n, cents, covered))
-    recent = (
+    # One row past those shown says whether the page should point to the rest.
+    recent = list(
         ledger_visible_to(user)
         .filter(kind=LedgerEntry.Kind.RENEWAL_CHARGE)
         .select_related("organization", "lease__account")
-        .order_by("-created_at", "-id")[:RECENT_RENEWALS_SHOWN]
+        .only(
+            "created_at",
+            "amount_cents",
+            "balance_after_cents",
+            "period",
+            "organization__name",
+            "lease__account__handle",
+        )
+        .order_by("-created_at", "-id")[: RECENT_RENEWALS_SHOWN + 1]
     )
-    failures = (
+    failures = list(
         leases_visible_to(user)
         .filter(
             status=Lease.Status.DISCONNECTED,
             disconnected_reason=Lease.Reason.BILLING_EXHAUSTED,
         )
         .select_related("organization", "account", "project")
-        .order_by("-disconnected_at", "-id")[:RECENT_RENEWALS_SHOWN]
+        .only(
+            "disconnected_at",
+            "disconnected_note",
+            "organization__name",
+            "account__handle",
+            "project__name",
+        )
+        .order_by("-disconnected_at", "-id")[: RECENT_RENEWALS_SHOWN + 1]
     )
     return RenewalsBoard(
         days=[by_day[d] for d in sorted(by_day)],
@@ -1506,9 +1642,11 @@ def renewals_board(
             partners.values(),
             key=lambda p: (p.first_uncovered is None, p.first_uncovered or date.max, p.name),
         ),
-        recent_charges=list(recent),
-        failures=list(failures),
+        recent_charges=recent[:RECENT_RENEWALS_SHOWN],
+        failures=failures[:RECENT_RENEWALS_SHOWN],
         horizon_days=days,
+        more_charges=len(recent) > RECENT_RENEWALS_SHOWN,
+        more_failures=len(failures) > RECENT_RENEWALS_SHOWN,
     )
 
 

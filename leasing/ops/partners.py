@@ -9,7 +9,9 @@ POST-only URL calling one service, then 303 back to the partner page.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +20,6 @@ from django.forms import Form
 from django.http import HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
@@ -31,7 +32,7 @@ from leasing.forms import (
     QueuePageForm,
     TopUpForm,
 )
-from leasing.models import ApiKey, Lease, Organization
+from leasing.models import ApiKey, Lease, LeaseRequest, LedgerEntry, Organization
 from leasing.money import format_cents
 from leasing.ops.access import (
     API_KEYS,
@@ -47,7 +48,6 @@ from leasing.ops.listing import page_url, sort_headers, url_with
 from leasing.ops.navigation import HttpResponseSeeOther
 from leasing.ops.render import render_page
 from leasing.selectors import (
-    RENEWAL_HORIZON_DAYS,
     Paged,
     PartnerPage,
     PartnerStats,
@@ -65,6 +65,8 @@ from leasing.selectors import (
 from leasing.services.billing import organization_set_price, wallet_adjust, wallet_top_up
 from leasing.services.errors import ServiceError, ValidationFailed
 from leasing.services.partners import api_key_issue, api_key_revoke
+from leasing.templatetags.console import http_level, signed_cents
+from leasing.templatetags.desk import first_line
 
 # A freshly issued key rides to the next page load in a signed, HttpOnly cookie that lives
 # two minutes and is deleted when shown, so the full key is never written to the database
@@ -174,6 +176,241 @@ def _renewals_chart(page: PartnerPage) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class ActiveLeaseRow:
+    account_url: str
+    handle: str
+    followers: str
+    project: str
+    request_url: str
+    request_key: str
+    assigned: str
+    renews: str
+    price: str
+
+
+@dataclass(frozen=True)
+class EndedLeaseRow:
+    account_url: str
+    handle: str
+    project: str
+    assigned: str
+    ended: str
+    reason: str
+    reason_label: str
+    note: str
+    note_line: str
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    url: str
+    key: str
+    project: str
+    vertical: str
+    niche: str
+    filled: str
+    status: str
+    status_label: str
+    submitted: str
+    note: str
+    note_line: str
+
+
+@dataclass(frozen=True)
+class CallRow:
+    request_id: str
+    at: str
+    method: str
+    path: str
+    key_prefix: str
+    failed: bool
+    status: str
+    level: str
+    error_code: str
+    error_help: str
+    took: str
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    at: str
+    kind: str
+    kind_label: str
+    memo: str
+    actor: str
+    amount: str
+    debit: bool
+    balance_after: str
+
+
+@dataclass(frozen=True)
+class RenewalRow:
+    day: str
+    leases: str
+    amount: str
+    running: str
+    covered: bool
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    month: str
+    amount: str
+
+
+# What the API calls table reads of a call and its key (not the key's hash and scopes).
+CALL_FIELDS = (
+    "request_id",
+    "organization_id",
+    "method",
+    "path",
+    "status",
+    "error_code",
+    "duration_ms",
+    "created_at",
+    "api_key__display_prefix",
+)
+REASON_LABELS = dict(Lease.Reason.choices)
+STATUS_LABELS = dict(LeaseRequest.Status.choices)
+KIND_LABELS = dict(LedgerEntry.Kind.choices)
+
+
+def _utc(moment: datetime, pattern: str) -> str:
+    """`moment` in UTC, as the page's headings promise (strftime is ~40 times cheaper
+    than the template's |date)."""
+    return moment.astimezone(UTC).strftime(pattern)
+
+
+class PartnerTables:
+    """The partner page's tables as the template writes them: every cell worked out here,
+    once, for the rows the page shows.
+
+    The page shows about 250 rows. With a |date (~50 µs), a localized number (~7 µs) or a
+    label lookup in each cell, rendering them cost more than all of the page's SQL; the
+    template now only places these strings. Each table is built when the template first
+    reads it, so the API calls fragment builds only its own.
+    """
+
+    def __init__(self, page: PartnerPage) -> None:
+        self.page = page
+        self.account_url = _id_url_prefix("ops:pool-account")
+        self.request_url = _id_url_prefix("ops:request")
+
+    @cached_property
+    def active_leases(self) -> list[ActiveLeaseRow]:
+        return [
+            ActiveLeaseRow(
+                account_url=f"{self.account_url}{lease.account_id}/",
+                handle=lease.handle,
+                followers=f"{lease.followers:,}",
+                project=lease.project,
+                request_url=f"{self.request_url}{lease.request_id}/" if lease.request_id else "",
+                request_key=lease.request_key or "",
+                assigned=_utc(lease.assigned_at, "%b %-d, %Y"),
+                renews=_utc(lease.next_renewal_at, "%b %-d, %Y") if lease.next_renewal_at else "",
+                price=format_cents(lease.monthly_price_cents),
+            )
+            for lease in self.page.active_leases
+        ]
+
+    @cached_property
+    def ended_leases(self) -> list[EndedLeaseRow]:
+        return [
+            EndedLeaseRow(
+                account_url=f"{self.account_url}{lease.account_id}/",
+                handle=lease.handle,
+                project=lease.project,
+                assigned=_utc(lease.assigned_at, "%b %-d, %Y"),
+                ended=_utc(lease.disconnected_at, "%b %-d, %Y") if lease.disconnected_at else "",
+                reason=lease.disconnected_reason,
+                reason_label=str(
+                    REASON_LABELS.get(lease.disconnected_reason, lease.disconnected_reason)
+                ),
+                note=lease.disconnected_note,
+                note_line=first_line(lease.disconnected_note),
+            )
+            for lease in self.page.ended_leases
+        ]
+
+    @cached_property
+    def requests(self) -> list[RequestRow]:
+        rows = []
+        for r in self.page.requests:
+            note = getattr(r, "latest_partner_note", None) or ""
+            rows.append(
+                RequestRow(
+                    url=f"{self.request_url}{r.pk}/",
+                    key=r.request_key,
+                    project=str(getattr(r, "project_name", "")),
+                    vertical=r.vertical,
+                    niche=f"{r.language or 'any language'} · {', '.join(r.geo) or 'any country'}",
+                    filled=f"{r.assigned_count} / {r.count}",
+                    status=r.status,
+                    status_label=str(STATUS_LABELS.get(r.status, r.status)),
+                    submitted=_utc(r.submitted_at, "%b %-d, %H:%M"),
+                    note=note,
+                    note_line=first_line(note),
+                )
+            )
+        return rows
+
+    @cached_property
+    def api_calls(self) -> list[CallRow]:
+        return [
+            CallRow(
+                request_id=call.request_id,
+                at=_utc(call.created_at, "%b %-d, %H:%M:%S"),
+                method=call.method,
+                path=call.path,
+                key_prefix=call.api_key.display_prefix if call.api_key else "",
+                failed=call.status >= 400,
+                status=str(call.status),
+                level=http_level(call.status),
+                error_code=call.error_code,
+                error_help=API_ERROR_HELP.get(call.error_code, ""),
+                took=f"{call.duration_ms} ms",
+            )
+            for call in self.page.api_calls
+        ]
+
+    @cached_property
+    def ledger(self) -> list[LedgerRow]:
+        return [
+            LedgerRow(
+                at=_utc(entry.created_at, "%b %-d, %Y %H:%M"),
+                kind=entry.kind,
+                kind_label=str(KIND_LABELS.get(entry.kind, entry.kind)),
+                memo=entry.memo,
+                actor=entry.actor_label,
+                amount=signed_cents(entry.amount_cents),
+                debit=entry.amount_cents < 0,
+                balance_after=format_cents(entry.balance_after_cents),
+            )
+            for entry in self.page.ledger
+        ]
+
+    @cached_property
+    def renewals(self) -> list[RenewalRow]:
+        return [
+            RenewalRow(
+                day=f"{d.day:%a %b %-d}",
+                leases=str(d.leases),
+                amount=format_cents(d.cents),
+                running=format_cents(d.cumulative_cents),
+                covered=d.covered,
+            )
+            for d in self.page.renewals
+        ]
+
+    @cached_property
+    def months(self) -> list[MonthRow]:
+        return [
+            MonthRow(month=f"{m.month:%B %Y}", amount=format_cents(m.cents))
+            for m in self.page.burn_by_month
+        ]
+
+
 def _pop_issued_key(request: DeskRequest, org: Organization) -> dict[str, Any] | None:
     """The key issued just before this page load (the caller deletes the cookie)."""
     raw = request.get_signed_cookie(
@@ -196,6 +433,7 @@ def partner_context(request: DeskRequest, org: Organization, **extra: Any) -> di
         queryset=api_calls_visible_to(request.user)
         .filter(organization=org)
         .select_related("api_key")
+        .only(*CALL_FIELDS)
         .order_by("-created_at", "-id"),
     )
     page = PartnerPage(organization=org, calls=calls)
@@ -204,16 +442,15 @@ def partner_context(request: DeskRequest, org: Organization, **extra: Any) -> di
         "nav": "partners",
         "org": org,
         "page": page,
+        "tables": PartnerTables(page),
         "stats": page.stats,
         "burn_chart": _burn_chart(page),
         "renewals_chart": _renewals_chart(page) if page.renewals else None,
-        "api_error_help": API_ERROR_HELP,
         "can_wallet": user.has_perm(WALLET),
         "can_price": user.has_perm(PRICE),
         "can_keys": user.has_perm(API_KEYS),
         "can_export": user.has_perm(EXPORT),
-        "key_form": ApiKeyIssueForm(),
-        "links": _row_links(),
+        "key_form": ApiKeyIssueForm() if user.has_perm(API_KEYS) else None,
         "active_leases_url": _leases_url(org, PartnerLeasesForm.ACTIVE),
         "ended_leases_url": _leases_url(org, PartnerLeasesForm.ENDED),
         "projects_url": reverse("ops:partner-projects", args=[org.pk]),
@@ -359,12 +596,9 @@ def _render_wallet(
 
 def _wallet_effect(org: Organization, amount_cents: int) -> WalletEffect:
     stats = PartnerStats.of(org)
-    renewals = renewal_days(
-        Lease.objects.filter(organization=org),
-        balance_cents=stats.balance_cents,
-        until=timezone.now() + timedelta(days=RENEWAL_HORIZON_DAYS),
+    return WalletEffect(
+        stats=stats, amount_cents=amount_cents, renewals=renewal_days(organization=org)
     )
-    return WalletEffect(stats=stats, amount_cents=amount_cents, renewals=renewals)
 
 
 def _money_preview(

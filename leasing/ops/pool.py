@@ -3,7 +3,9 @@ and demand board. The CSV import lives in pool_import.py."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBase
@@ -18,8 +20,12 @@ from leasing.ops.listing import page_url
 from leasing.ops.navigation import HttpResponseSeeOther
 from leasing.ops.render import render_page
 from leasing.selectors import (
+    FoldedLanguages,
     PoolAccountPage,
     SupplyBoard,
+    SupplyGroup,
+    SupplyPage,
+    SupplyRow,
     pool_account_for_staff,
     pool_page,
     supply_demand,
@@ -161,6 +167,56 @@ def retire_view(request: DeskRequest, pk: str) -> HttpResponseBase:
 # ----------------------------------------------------------------------- supply and demand
 
 
+@dataclass(frozen=True)
+class SupplyLine:
+    """A line of the supply table with its numbers already written out: a page is some
+    175 lines of seven cells, and a filter per cell cost more than ranking the verticals."""
+
+    language: str  # "" for any language, "?" for none set
+    ready: str
+    demand: str
+    requests: str
+    short: str  # "" when nothing is short
+
+
+@dataclass(frozen=True)
+class SupplyBlock:
+    """A vertical on the supply table: its totals, its languages, the rest folded."""
+
+    vertical: str
+    query: str  # the vertical as a URL query value
+    totals: SupplyLine
+    languages: list[SupplyLine]
+    folded: SupplyLine | None
+    folded_count: int
+    any_language: SupplyLine | None
+
+
+def _line(row: SupplyRow | SupplyGroup | FoldedLanguages, language: str = "") -> SupplyLine:
+    return SupplyLine(
+        language=language,
+        ready=f"{row.ready:,}",
+        demand=f"{row.demand:,}",
+        requests=f"{row.requests:,}",
+        short=f"{row.shortfall:,}" if row.shortfall else "",
+    )
+
+
+def supply_blocks(shown: SupplyPage) -> list[SupplyBlock]:
+    return [
+        SupplyBlock(
+            vertical=group.vertical,
+            query=quote(group.vertical, safe="/"),
+            totals=_line(group),
+            languages=[_line(row, row.language) for row in languages],
+            folded=_line(folded) if folded else None,
+            folded_count=folded.count if folded else 0,
+            any_language=_line(any_language) if any_language else None,
+        )
+        for group, languages, folded, any_language in shown.rows
+    ]
+
+
 def _supply_chart(board: SupplyBoard) -> Any:
     shown = board.groups[:SUPPLY_CHART_VERTICALS]
     return bar_chart(
@@ -202,6 +258,7 @@ def supply_view(request: DeskRequest) -> HttpResponse:
         "nav": "supply",
         "board": board,
         "shown": shown,
+        "blocks": supply_blocks(shown),
         "form": form,
         "vertical": vertical,
         "chart": _supply_chart(board) if board.groups else None,

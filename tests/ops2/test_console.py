@@ -117,6 +117,61 @@ def test_renewals_lists_a_limited_number_of_short_wallets(support_client, monkey
     assert 'Partners not covered</div><div class="stat-value is-low">3<' in body
 
 
+def test_renewals_lists_the_latest_charges_and_failures_and_links_to_the_rest(
+    support_client, ops_client, project, other_project, monkeypatch
+):
+    monkeypatch.setattr(selectors, "RECENT_RENEWALS_SHOWN", 2)
+    lease_accounts(project, 3)  # Brewline: $1,050 left, $450 renewing: three charges
+    lease_accounts(other_project, 3)
+    wallet_adjust(
+        organization=other_project.organization,
+        amount_cents=-105_000,
+        memo="x",
+        actor=factories.SYSTEM,
+    )  # Rival: nothing left, three failures
+    renewals_run(now=timezone.now() + timedelta(days=32))
+    body = support_client.get("/renewals/").content.decode()
+    charges = body.split('id="charges-title"', 1)[1].split("</section>", 1)[0]
+    assert charges.count("-$150.00") == 2
+    more = charges.split("data-charges-more>", 1)[1].split("</p>", 1)[0]
+    assert "The latest 2." in more
+    assert 'href="/audit/?action=lease.renew"' in more
+    assert "ledger.csv" not in more  # support may not export
+    failures = body.split('id="failures-title"', 1)[1].split("</section>", 1)[0]
+    assert failures.count("Rival Fitness") == 2
+    assert 'href="/audit/?action=lease.disconnect"' in failures.split("data-failures-more>")[1]
+    charges = ops_client.get("/renewals/").content.decode().split('id="charges-title"', 1)[1]
+    assert 'href="/reports/ledger.csv?kind=renewal_charge"' in charges.split("</section>")[0]
+
+
+def test_renewals_shows_every_charge_without_a_link_when_there_are_few(support_client, project):
+    lease_accounts(project, 2)
+    renewals_run(now=timezone.now() + timedelta(days=32))
+    body = support_client.get("/renewals/").content.decode()
+    assert body.count("-$150.00") == 2
+    assert "data-charges-more" not in body
+    assert "data-failures-more" not in body
+
+
+def test_renewals_folds_overdue_days_into_one_row(support_client, project):
+    for day in (2, 4, 6):
+        with time_machine.travel(datetime(2026, 3, day, 12, tzinfo=UTC), tick=False):
+            lease_accounts(project, 1)  # renews Apr 2, Apr 4 and Apr 6
+    # The renewal job has not run since Apr 1: Apr 2 and Apr 4 are overdue.
+    with time_machine.travel(datetime(2026, 4, 5, 9, tzinfo=UTC)):
+        body = support_client.get("/renewals/").content.decode()
+    by_day = body.split('id="days-title"', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r"<tr[^>]*>\s*<td class=\"nowrap\">(.*?)</td>", by_day, re.S)
+    assert rows == [
+        'Thu Apr 2 \u2013 Sat Apr 4 <span class="chip chip-warn">overdue</span>',
+        "Mon Apr 6",
+    ]
+    overdue = by_day.split("Sat Apr 4", 1)[1].split("</tr>", 1)[0]
+    assert ">2<" in overdue  # both overdue leases
+    assert overdue.count("Brewline Coffee") == 1  # the partner once, summed
+    assert "$300.00" in overdue
+
+
 def test_renewals_window_ends_with_the_whole_of_its_last_day(support_client, project):
     with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=UTC), tick=False):
         lease_accounts(project, 1)  # renews Apr 2 at noon

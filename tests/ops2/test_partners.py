@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from leasing.models import LedgerEntry, Organization
+from leasing.models import Lease, LedgerEntry, Organization
+from leasing.selectors import RENEWAL_HORIZON_DAYS
 from leasing.services.audit import Actor
 from leasing.services.billing import wallet_adjust
 from leasing.services.requests import request_note_add
+from leasing.services.totals import lease_totals_refresh, renewal_days_rebuild
 from tests import factories
 from tests.ops2.conftest import lease_accounts, log_call
 
@@ -255,6 +259,24 @@ def test_finance_sees_wallet_actions_admin_sees_key_actions(finance_client, admi
     admin = admin_client.get(partner_url(partner)).content.decode()
     assert "Issue a key" in admin
     assert "Revoke" in admin
+
+
+def test_renewals_run_to_the_end_of_the_horizons_last_day_as_on_the_renewals_page(
+    support_client, partner, project
+):
+    # The last day of the window counts whole, whatever the time now: a renewal late on
+    # that day is listed (the renewals page's window, read from the same rollup).
+    (lease,) = lease_accounts(project, 1)
+    last_day = (timezone.now() + timedelta(days=RENEWAL_HORIZON_DAYS)).astimezone(UTC).date()
+    Lease.objects.filter(pk=lease.pk).update(
+        next_renewal_at=datetime.combine(last_day, time(23, 59), tzinfo=UTC)
+    )
+    lease_totals_refresh(organization_id=partner.pk)
+    renewal_days_rebuild()
+    body = support_client.get(partner_url(partner)).content.decode()
+    renewals = body.split('id="renewals-title"', 1)[1].split("</section>", 1)[0]
+    assert f"{last_day:%a %b %-d}" in renewals
+    assert "$150.00" in renewals
 
 
 @pytest.mark.parametrize("leases", [1, 8])
