@@ -126,6 +126,8 @@ class Report:
     pages: list[PageResult] = field(default_factory=list)
     admin: list[PageResult] = field(default_factory=list)
     typed: list[PageResult] = field(default_factory=list)
+    # An empty dashboard page (bench/urls.py): what every page costs before its own work.
+    floor: list[PageResult] = field(default_factory=list)
     csv: list[dict[str, Any]] = field(default_factory=list)
     api: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -451,6 +453,9 @@ def dashboard(report: Report, fx: Fixtures, repeat: int) -> None:
     page("supply", "supply and demand", url_for("ops:supply"))
 
 
+EMPTY_PAGE = "/bench/empty/"
+
+
 def admin_pages(report: Report, fx: Fixtures, repeat: int) -> None:
     User = get_user_model()
     client = Client()
@@ -490,6 +495,13 @@ def admin_pages(report: Report, fx: Fixtures, repeat: int) -> None:
         result = measure(client, "admin", name, url, target_ms=math.inf, repeat=min(repeat, 10))
         result.admin_of = versus
         report.admin.append(result)
+    ops = Client()
+    ops.force_login(User.objects.get(username=fx.ops_username))
+    report.floor.append(
+        measure(
+            ops, "reference", "empty dashboard page", EMPTY_PAGE, target_ms=math.inf, repeat=repeat
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- CSV
@@ -1134,6 +1146,17 @@ def write(report: Report, info: dict[str, Any], path: Path, command: str) -> Non
             f"{r.admin_of} | {fmt_ms(mine.median_ms)} | {factor:.1f}x | "
             f"{verdict(factor >= ADMIN_FACTOR, shortfall(factor))} |"
         )
+    for r in report.floor:
+        quickest = min((a.median_ms for a in report.admin), default=0.0)
+        lines += [
+            "",
+            f"For scale: an empty dashboard page (`{r.url}`, bench/urls.py: sign-in, session, "
+            f"permissions and the layout, no query of its own) answers in {fmt_ms(r.median_ms)} "
+            f"ms ({r.queries} queries). The admin's quickest answer above is "
+            f"{fmt_ms(quickest)} ms, so 5x of it is {fmt_ms(quickest / ADMIN_FACTOR)} ms, "
+            f"{quickest / ADMIN_FACTOR - r.median_ms:.1f} ms more than an empty page for a "
+            "page's own queries and rows.",
+        ]
     lines += [
         "",
         "## CSV export",
@@ -1238,6 +1261,7 @@ def main() -> None:
             pages=[PageResult(**r) for r in saved["report"]["pages"]],
             admin=[PageResult(**r) for r in saved["report"]["admin"]],
             typed=[PageResult(**r) for r in saved["report"]["typed"]],
+            floor=[PageResult(**r) for r in saved["report"].get("floor", [])],
             csv=saved["report"]["csv"],
             api=saved["report"]["api"],
             notes=saved["report"]["notes"],

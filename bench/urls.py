@@ -1,4 +1,5 @@
-"""The product's URLs plus one bare view, the framework's ceiling for the API list."""
+"""The product's URLs plus two reference views: the framework's ceiling for the API list,
+and an empty dashboard page."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from django.urls import include, path
 from leasing.api.selectors import LEASED_ACCOUNT_FIELDS
 from leasing.api.serializers import leased_account_data
 from leasing.models import Lease
+from leasing.ops.access import role_required
+from leasing.ops.render import render_page
 
 
 def bare_leased_accounts(request: HttpRequest, project_id: str) -> HttpResponse:
@@ -25,7 +28,14 @@ def bare_leased_accounts(request: HttpRequest, project_id: str) -> HttpResponse:
     return HttpResponse(json.dumps(body), content_type="application/json; charset=utf-8")
 
 
+@role_required()
+def empty_page(request: HttpRequest) -> HttpResponse:
+    """A dashboard page with nothing on it: sign-in, session, permissions, the layout."""
+    return render_page(request, "base.html", {"nav": ""})
+
+
 urlpatterns = [
+    path("bench/empty/", empty_page),
     path("bench/bare/projects/<str:project_id>/leased-accounts", bare_leased_accounts),
     path("", include("leasing.urls")),
 ]
