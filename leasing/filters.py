@@ -83,6 +83,10 @@ class PartnerInput(forms.TextInput):
                 "hx-trigger": "input changed delay:150ms",
                 "hx-swap": "innerHTML",
                 "hx-sync": "this:replace",
+                # Not inherited from a filter form that pushes its own URL: suggestions
+                # are not a page to go back to.
+                "hx-push-url": "false",
+                "hx-indicator": "this",
                 **(attrs or {}),
             }
         )

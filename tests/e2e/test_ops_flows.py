@@ -387,6 +387,8 @@ def test_partner_filter_suggests_names_and_filters_the_queue(signed_in, ops_user
         "Brewline Roasters",
         "Cold Brew Co",
     ]
+    # Suggestions are not a page: the address stays the queue's.
+    assert "/search/partners/" not in page.url
     box.fill("Brewline Roasters")
     box.press("Enter")
     expect(page.locator(f'tr[data-request-id="{ours.pk}"]')).to_have_count(0)
