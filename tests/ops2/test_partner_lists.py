@@ -14,6 +14,7 @@ from leasing import selectors
 from leasing.models import Lease, Organization, Project
 from leasing.services.audit import Actor
 from leasing.services.leases import lease_release
+from leasing.services.requests import lease_request_close
 from tests import factories
 from tests.ops2.conftest import lease_accounts
 
@@ -353,3 +354,29 @@ def test_staff_without_the_dashboard_role_gets_403(url_of, big_partner):
 def test_unknown_partner_is_404(support_client, name):
     url = reverse(name, args=["org_01ARZ3NDEKTSV4RRFFQ69G5FAV"])
     assert support_client.get(url).status_code == 404
+
+
+def test_partner_page_projects_are_the_first_rows_of_the_projects_list(monkeypatch):
+    """The partner page writes its short project list in SQL of its own; it must say what
+    the paged list (partner_project_rows) says: names, order and counts alike."""
+    monkeypatch.setattr(selectors, "PARTNER_PROJECTS_SHOWN", 3)
+    org = factories.make_org("Many Projects", balance_cents=1_500_000)
+    factories.make_request(factories.make_project(factories.make_org("Someone Else")))
+    projects = {name: factories.make_project(org, name) for name in ("b", "a", "c", "e", "d")}
+    lease_accounts(projects["b"], 2)
+    lease_accounts(projects["a"], 1)
+    factories.make_request(projects["a"])
+    factories.make_request(projects["c"], count=2)
+    closed = factories.make_request(projects["b"])
+    lease_request_close(request=closed, outcome="rejected", note="no", actor=factories.SYSTEM)
+
+    page = selectors.PartnerPage(organization=org, calls=None)  # type: ignore[arg-type]
+    shown = [(p.id, p.name, p.active_leases, p.open_requests) for p in page.projects]
+    expected = [
+        (p.pk, p.name, p.active_leases, p.open_requests)  # type: ignore[attr-defined]
+        for p in selectors.partner_project_rows(org)[:3]
+    ]
+    assert shown == expected
+    # a: 1 lease, its request fully assigned, one more open; b: 2 leases, its other
+    # request rejected; c: nothing leased, one open request.
+    assert [row[1:] for row in shown] == [("a", 1, 1), ("b", 2, 0), ("c", 0, 1)]
