@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 
 from leasing.forms import QueuePageForm
 from leasing.ops.access import DeskRequest, role_required
-from leasing.ops.listing import page_url
+from leasing.ops.listing import pager_urls
 from leasing.ops.render import render_page
 from leasing.selectors import audit_page
 
@@ -27,13 +27,5 @@ def audit_view(request: DeskRequest) -> HttpResponse:
         "paging_errors": paging.errors.get("page"),
         "reset_url": path,
     }
-    if page.paged:
-        if page.paged.has_previous:
-            context["previous_url"] = page_url(
-                path, data, page.paged.page - 1, before=page.paged.previous_cursor
-            )
-        if page.paged.has_next:
-            context["next_url"] = page_url(
-                path, data, page.paged.page + 1, after=page.paged.next_cursor
-            )
+    context.update(pager_urls(path, data, page.paged))
     return render_page(request, "audit/log.html", context)

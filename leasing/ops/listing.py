@@ -4,6 +4,7 @@ that keep every other filter in the URL."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.http import QueryDict
 
@@ -32,6 +33,32 @@ def page_url(path: str, data: QueryDict, page: int, *, after: str = "", before: 
         if cursor:
             query[key] = cursor
     return f"{path}?{query.urlencode()}"
+
+
+class PageOfRows(Protocol):
+    """What the Previous and Next links need of a page (selectors.Paged, QueuePage)."""
+
+    @property
+    def page(self) -> int: ...
+    @property
+    def has_previous(self) -> bool: ...
+    @property
+    def has_next(self) -> bool: ...
+    @property
+    def previous_cursor(self) -> str: ...
+    @property
+    def next_cursor(self) -> str: ...
+
+
+def pager_urls(path: str, data: QueryDict, shown: PageOfRows | None) -> dict[str, str]:
+    """previous_url and next_url (includes/pager.html) for the pages either side of
+    `shown`, each continuing from the row at its edge."""
+    urls = {}
+    if shown is not None and shown.has_previous:
+        urls["previous_url"] = page_url(path, data, shown.page - 1, before=shown.previous_cursor)
+    if shown is not None and shown.has_next:
+        urls["next_url"] = page_url(path, data, shown.page + 1, after=shown.next_cursor)
+    return urls
 
 
 @dataclass(frozen=True)

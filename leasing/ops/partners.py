@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.forms import Form
-from django.http import HttpResponse, HttpResponseBase, QueryDict
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -44,11 +44,10 @@ from leasing.ops.access import (
     role_required,
 )
 from leasing.ops.charts import Group, Series, bar_chart
-from leasing.ops.listing import page_url, sort_headers, url_with
+from leasing.ops.listing import pager_urls, sort_headers, url_with
 from leasing.ops.navigation import HttpResponseSeeOther
 from leasing.ops.render import render_page
 from leasing.selectors import (
-    Paged,
     PartnerPage,
     PartnerStats,
     PriceEffect,
@@ -66,7 +65,7 @@ from leasing.services.billing import organization_set_price, wallet_adjust, wall
 from leasing.services.errors import ServiceError, ValidationFailed
 from leasing.services.partners import api_key_issue, api_key_revoke
 from leasing.templatetags.console import http_level, signed_cents
-from leasing.templatetags.desk import first_line
+from leasing.templatetags.desk import first_line, url_of
 
 # A freshly issued key rides to the next page load in a signed, HttpOnly cookie that lives
 # two minutes and is deleted when shown, so the full key is never written to the database
@@ -121,15 +120,7 @@ def partners_view(request: DeskRequest) -> HttpResponse:
         "reset_url": path,
         "can_export": request.user.has_perm(EXPORT),
     }
-    if page.paged:
-        if page.paged.has_previous:
-            context["previous_url"] = page_url(
-                path, data, page.paged.page - 1, before=page.paged.previous_cursor
-            )
-        if page.paged.has_next:
-            context["next_url"] = page_url(
-                path, data, page.paged.page + 1, after=page.paged.next_cursor
-            )
+    context.update(pager_urls(path, data, page.paged))
     return render_page(request, "partners/list.html", context)
 
 
@@ -294,18 +285,16 @@ class PartnerTables:
 
     def __init__(self, page: PartnerPage) -> None:
         self.page = page
-        self.account_url = _id_url_prefix("ops:pool-account")
-        self.request_url = _id_url_prefix("ops:request")
 
     @cached_property
     def active_leases(self) -> list[ActiveLeaseRow]:
         return [
             ActiveLeaseRow(
-                account_url=f"{self.account_url}{lease.account_id}/",
+                account_url=url_of(lease.account_id, "ops:pool-account"),
                 handle=lease.handle,
                 followers=f"{lease.followers:,}",
                 project=lease.project,
-                request_url=f"{self.request_url}{lease.request_id}/" if lease.request_id else "",
+                request_url=url_of(lease.request_id, "ops:request") if lease.request_id else "",
                 request_key=lease.request_key or "",
                 assigned=_utc(lease.assigned_at, "%b %-d, %Y"),
                 renews=_utc(lease.next_renewal_at, "%b %-d, %Y") if lease.next_renewal_at else "",
@@ -318,7 +307,7 @@ class PartnerTables:
     def ended_leases(self) -> list[EndedLeaseRow]:
         return [
             EndedLeaseRow(
-                account_url=f"{self.account_url}{lease.account_id}/",
+                account_url=url_of(lease.account_id, "ops:pool-account"),
                 handle=lease.handle,
                 project=lease.project,
                 assigned=_utc(lease.assigned_at, "%b %-d, %Y"),
@@ -340,7 +329,7 @@ class PartnerTables:
             note = getattr(r, "latest_partner_note", None) or ""
             rows.append(
                 RequestRow(
-                    url=f"{self.request_url}{r.pk}/",
+                    url=url_of(r.pk, "ops:request"),
                     key=r.request_key,
                     project=str(getattr(r, "project_name", "")),
                     vertical=r.vertical,
@@ -483,27 +472,6 @@ def _leases_url(org: Organization, status: str) -> str:
     return f"{reverse('ops:partner-leases', args=[org.pk])}?status={status}"
 
 
-def _id_url_prefix(name: str) -> str:
-    """`name`'s URL up to its id: a table row appends `<id>/` instead of reversing."""
-    return reverse(name, args=["-"]).removesuffix("-/")
-
-
-def _row_links() -> dict[str, str]:
-    return {
-        "account": _id_url_prefix("ops:pool-account"),
-        "request": _id_url_prefix("ops:request"),
-    }
-
-
-def _pager_urls(path: str, data: QueryDict, paged: Paged[Any] | None) -> dict[str, str]:
-    urls = {}
-    if paged and paged.has_previous:
-        urls["previous_url"] = page_url(path, data, paged.page - 1, before=paged.previous_cursor)
-    if paged and paged.has_next:
-        urls["next_url"] = page_url(path, data, paged.page + 1, after=paged.next_cursor)
-    return urls
-
-
 # ----------------------------------------------------------------------- partner's lists
 
 
@@ -531,11 +499,10 @@ def partner_leases_view(request: DeskRequest, pk: str) -> HttpResponse:
         "ended_count": ended_leases_label(org),
         "leases": leases,
         "form_errors": form.errors,
-        "links": _row_links(),
         "partner_url": _partner_url(org),
         "active_url": _leases_url(org, PartnerLeasesForm.ACTIVE),
         "ended_url": _leases_url(org, PartnerLeasesForm.ENDED),
-        **_pager_urls(path, request.GET, leases),
+        **pager_urls(path, request.GET, leases),
     }
     return render_page(request, "partners/leases.html", context)
 
@@ -554,7 +521,7 @@ def partner_projects_view(request: DeskRequest, pk: str) -> HttpResponse:
         "project_count": getattr(org, "project_count", None),
         "paging_errors": paging.errors.get("page"),
         "partner_url": _partner_url(org),
-        **_pager_urls(path, request.GET, projects),
+        **pager_urls(path, request.GET, projects),
     }
     return render_page(request, "partners/projects.html", context)
 

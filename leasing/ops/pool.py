@@ -16,7 +16,7 @@ from leasing.forms import QueuePageForm, RetireForm, SupplyPageForm
 from leasing.models import Lease, PoolAccount
 from leasing.ops.access import EXPORT, POOL, DeskRequest, actor_for, role_required
 from leasing.ops.charts import Group, Series, bar_chart
-from leasing.ops.listing import page_url
+from leasing.ops.listing import page_url, pager_urls
 from leasing.ops.navigation import HttpResponseSeeOther
 from leasing.ops.render import render_page
 from leasing.selectors import (
@@ -57,15 +57,7 @@ def pool_view(request: DeskRequest) -> HttpResponse:
         "can_export": request.user.has_perm(EXPORT),
         "can_manage": request.user.has_perm(POOL),
     }
-    if page.paged:
-        if page.paged.has_previous:
-            context["previous_url"] = page_url(
-                path, data, page.paged.page - 1, before=page.paged.previous_cursor
-            )
-        if page.paged.has_next:
-            context["next_url"] = page_url(
-                path, data, page.paged.page + 1, after=page.paged.next_cursor
-            )
+    context.update(pager_urls(path, data, page.paged))
     return render_page(request, "pool/list.html", context)
 
 

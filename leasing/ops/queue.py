@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBase, QueryDict
@@ -15,17 +14,24 @@ from django.views.decorators.http import require_GET, require_POST
 from leasing.forms import BulkClaimForm, QueuePageForm
 from leasing.models import LeaseRequest
 from leasing.ops.access import EXPORT, TRIAGE, DeskRequest, actor_for, role_required
+from leasing.ops.listing import pager_urls, url_with
 from leasing.ops.navigation import redirect_back
 from leasing.ops.render import render_page
 from leasing.selectors import QueuePage, queue_page, requests_visible_to
 from leasing.services.errors import ServiceError
 from leasing.services.requests import lease_request_claim
-from leasing.templatetags.desk import age, age_level, display_name, fill_class, first_line
+from leasing.templatetags.desk import (
+    age,
+    age_level,
+    display_name,
+    fill_class,
+    first_line,
+    url_of,
+)
 
 ALL_STATUSES = [str(status) for status in LeaseRequest.Status.values]
 OPEN = frozenset(LeaseRequest.OPEN_STATUSES)
 STATUS_LABELS = dict(LeaseRequest.Status.choices)
-ID_SLOT = "__id__"
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,6 @@ class QueueRow:
 def queue_rows_shown(
     rows: list[LeaseRequest], *, viewer_id: int | None, can_triage: bool
 ) -> list[QueueRow]:
-    # Reversed once; each row puts its id in the slot (ids are letters, digits and _).
-    request_url = reverse("ops:request", args=[ID_SLOT])
-    claim_url = reverse("ops:request-claim", args=[ID_SLOT])
     shown = []
     for r in rows:
         is_open = r.status in OPEN
@@ -76,8 +79,8 @@ def queue_rows_shown(
             QueueRow(
                 pk=r.pk,
                 key=r.request_key,
-                url=request_url.replace(ID_SLOT, r.pk),
-                claim_url=claim_url.replace(ID_SLOT, r.pk),
+                url=url_of(r.pk, "ops:request"),
+                claim_url=url_of(r.pk, "ops:request-claim"),
                 is_open=is_open,
                 status=r.status,
                 status_label=str(STATUS_LABELS.get(r.status, r.status)),
@@ -110,22 +113,9 @@ class Tab:
     count: int | None = None
 
 
-def _url_with(data: QueryDict, base: str | None = None, **changes: list[str]) -> str:
-    """The queue's URL (or `base`, e.g. its CSV export) with the same filters."""
-    base = base or reverse("ops:queue")
-    query = data.copy()
-    for key in ("page", "after", "before"):
-        query.pop(key, None)
-    for key, values in changes.items():
-        query.setlist(key, values)
-    encoded = query.urlencode()
-    return f"{base}?{encoded}" if encoded else base
-
-
-def _page_link(data: QueryDict, number: int, direction: str, cursor: str) -> str:
-    """Page `number`, continuing from the row `cursor` names (leasing/paging.py)."""
-    url = _url_with(data, page=[str(number)])
-    return f"{url}&{urlencode({direction: cursor})}" if cursor else url
+def _queue_url(data: QueryDict, **changes: list[str]) -> str:
+    """The queue with the same filters, `changes` applied."""
+    return url_with(reverse("ops:queue"), data, **changes)
 
 
 def _status_tabs(data: QueryDict, page: QueuePage) -> list[Tab]:
@@ -134,7 +124,7 @@ def _status_tabs(data: QueryDict, page: QueuePage) -> list[Tab]:
     tabs = [
         Tab(
             "Open",
-            _url_with(data, status=[]),
+            _queue_url(data, status=[]),
             selected == set(LeaseRequest.OPEN_STATUSES),
             sum(counts.values()),
         ),
@@ -143,12 +133,12 @@ def _status_tabs(data: QueryDict, page: QueuePage) -> list[Tab]:
         tabs.append(
             Tab(
                 status.label,
-                _url_with(data, status=[status.value]),
+                _queue_url(data, status=[status.value]),
                 selected == {status.value},
                 counts.get(status.value),
             )
         )
-    tabs.append(Tab("All", _url_with(data, status=ALL_STATUSES), selected == set(ALL_STATUSES)))
+    tabs.append(Tab("All", _queue_url(data, status=ALL_STATUSES), selected == set(ALL_STATUSES)))
     return tabs
 
 
@@ -160,6 +150,7 @@ def queue_view(request: DeskRequest) -> HttpResponse:
         user=request.user, data=request.GET, page=paging.page_number(), request=request
     )
     data = request.GET
+    path = reverse("ops:queue")
     can_triage = request.user.has_perm(TRIAGE)
     context = {
         "nav": "queue",
@@ -167,17 +158,12 @@ def queue_view(request: DeskRequest) -> HttpResponse:
         "rows": queue_rows_shown(page.rows, viewer_id=request.user.pk, can_triage=can_triage),
         "tabs": _status_tabs(data, page),
         "paging_errors": paging.errors.get("page"),
-        "previous_url": _page_link(data, page.page - 1, "before", page.previous_cursor)
-        if page.has_previous
-        else "",
-        "next_url": _page_link(data, page.page + 1, "after", page.next_cursor)
-        if page.has_next
-        else "",
-        "reset_url": reverse("ops:queue"),
+        "reset_url": path,
         "can_triage": can_triage,
         "can_export": request.user.has_perm(EXPORT),
-        "export_url": _url_with(data, base=reverse("ops:report-queue")),
+        "export_url": url_with(reverse("ops:report-queue"), data),
         "refreshed_at": timezone.now(),
+        **pager_urls(path, data, page),
     }
     return render_page(request, "ops/queue.html", context)
 
