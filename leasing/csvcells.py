@@ -101,9 +101,11 @@ class DateCell(_Cell):
     sqlite_template = "%(expressions)s"
 
 
-def cell_columns(
-    *columns: tuple[type[_Cell] | None, str],
-) -> tuple[dict[str, Expression | F], list[str]]:
+# A report column: the kind of cell and the field path it is made from (None: as is).
+Column = tuple[type[_Cell] | None, str]
+
+
+def cell_columns(*columns: Column) -> tuple[dict[str, Expression | F], list[str]]:
     """annotate() arguments and the values_list() names for report columns, in order:
     each (cell kind, field path), a kind of None meaning the value as is (numbers)."""
     annotations: dict[str, Expression | F] = {}

@@ -32,8 +32,17 @@ from django.db.models import Count, FilteredRelation, OuterRef, Q, QuerySet, Sub
 from django.db.models.functions import TruncMonth
 from django.http import QueryDict, StreamingHttpResponse
 from django.utils import timezone
+from django_filters import FilterSet
 
-from leasing.csvcells import DateCell, DollarsCell, ListCell, TextCell, TimeCell, cell_columns
+from leasing.csvcells import (
+    Column,
+    DateCell,
+    DollarsCell,
+    ListCell,
+    TextCell,
+    TimeCell,
+    cell_columns,
+)
 from leasing.filters import (
     BurnMonthlyFilter,
     LeaseReportFilter,
@@ -217,6 +226,26 @@ def filters_used(data: QueryDict, names: Iterable[str]) -> dict[str, Any]:
         if values:
             used[name] = values if len(values) > 1 else values[0]
     return used
+
+
+def _cells_report(
+    name: str,
+    header: Sequence[str],
+    filterset: FilterSet,
+    data: QueryDict,
+    *columns: Column,
+) -> Report:
+    """A report whose cells the database writes (leasing/csvcells.py): `columns` are
+    cell_columns' (cell kind, field path) pairs, in the header's order."""
+    annotations, names = cell_columns(*columns)
+    cells = filterset.qs.annotate(**annotations).values_list(*names)
+    return Report(
+        name,
+        header,
+        cells.iterator(chunk_size=CHUNK_SIZE),
+        filters_used(data, filterset.filters),
+        cells=cells,
+    )
 
 
 def _rows(queryset: QuerySet[Any], make: Callable[[Any], Sequence[object]]) -> Iterator[Any]:
@@ -432,7 +461,11 @@ def ledger_filterset(*, user: Any, data: QueryDict) -> LedgerFilter:
 
 def ledger_report(filterset: LedgerFilter, data: QueryDict) -> Report:
     # The whole ledger runs to a million rows: the database writes the cells.
-    annotations, names = cell_columns(
+    return _cells_report(
+        "ledger",
+        LEDGER_HEADER,
+        filterset,
+        data,
         (None, "id"),
         (TimeCell, "created_at"),
         (TextCell, "organization_id"),
@@ -447,14 +480,6 @@ def ledger_report(filterset: LedgerFilter, data: QueryDict) -> Report:
         (TextCell, "lease__account__handle"),
         (None, "period"),
         (TextCell, "actor_label"),
-    )
-    rows = filterset.qs.annotate(**annotations).values_list(*names)
-    return Report(
-        "ledger",
-        LEDGER_HEADER,
-        rows.iterator(chunk_size=CHUNK_SIZE),
-        filters_used(data, filterset.filters),
-        cells=rows,
     )
 
 
@@ -532,7 +557,11 @@ def pool_filterset(*, user: Any, data: QueryDict) -> PoolFilter:
 
 def pool_report(filterset: PoolFilter, data: QueryDict) -> Report:
     # A million rows: the database writes the cells.
-    annotations, names = cell_columns(
+    return _cells_report(
+        "pool",
+        POOL_HEADER,
+        filterset,
+        data,
         (TextCell, "id"),
         (TextCell, "handle"),
         (TextCell, "platform"),
@@ -546,12 +575,4 @@ def pool_report(filterset: PoolFilter, data: QueryDict) -> Report:
         (TextCell, "active_lease__organization__name"),
         (TextCell, "retired_reason"),
         (TimeCell, "created_at"),
-    )
-    rows = filterset.qs.annotate(**annotations).values_list(*names)
-    return Report(
-        "pool",
-        POOL_HEADER,
-        rows.iterator(chunk_size=CHUNK_SIZE),
-        filters_used(data, filterset.filters),
-        cells=rows,
     )
