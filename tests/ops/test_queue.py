@@ -100,6 +100,44 @@ def test_row_shows_partner_project_niche_progress_claim_and_latest_note(
     assert "older note" not in body
 
 
+def test_row_cells_are_escaped(ops_client, ops_user):
+    hostile = '<script>alert("x")</script>'
+    org = factories.make_org(f"Evil {hostile} & Co")
+    project = factories.make_project(org, name=f'Proj "{hostile}"')
+    req = factories.make_request(project, vertical="coffee")
+    request_note_add(request=req, body=f"{hostile}\nsecond 'line'", actor=Actor.for_user(ops_user))
+
+    body = ops_client.get(QUEUE).content.decode()
+
+    assert "<script>alert" not in body
+    assert "Evil &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in body
+    assert "Proj &quot;&lt;script&gt;" in body
+    # The note's full text goes into the title attribute, quotes and newline kept escaped.
+    title = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\nsecond &#x27;line&#x27;"
+    assert f'title="{title}"' in body
+
+
+def test_row_marks_partner_notes_and_the_viewers_own_claims(ops_client, ops_user, project):
+    mine = factories.make_request(project, submitted_at=ago(hours=2))
+    open_one = factories.make_request(project, submitted_at=ago(hours=1))
+    actor = Actor.for_user(ops_user)
+    lease_request_claim(request=mine, actor=actor)
+    request_note_add(request=mine, body="We are on it", actor=actor, visibility="partner")
+
+    body = ops_client.get(QUEUE).content.decode()
+    rows = {
+        m.group(1): m.group(0)
+        for m in re.finditer(r'<tr data-request-id="([^"]+)".*?</tr>', body, re.S)
+    }
+
+    assert '<span class="chip chip-partner">Partner</span> We are on it' in rows[mine.pk]
+    assert "Yours" in rows[mine.pk]
+    assert "data-claim" not in rows[mine.pk]
+    claim = reverse("ops:request-claim", args=[open_one.pk])
+    assert f'formaction="{claim}"' in rows[open_one.pk]
+    assert f'name="ids" value="{open_one.pk}"' in rows[open_one.pk]
+
+
 @pytest.mark.parametrize(("hours", "level"), [(2, "age-fresh"), (30, "age-amber"), (50, "age-red")])
 def test_age_chip_turns_amber_after_a_day_and_red_after_two(ops_client, project, hours, level):
     factories.make_request(project, submitted_at=ago(hours=hours))
