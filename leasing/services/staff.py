@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from leasing.auth import GROUP_NAMES
 from leasing.roles import ADMIN, ROLES
 from leasing.services.audit import Actor, audit_record
 from leasing.services.errors import Conflict, FieldProblem, ValidationFailed
@@ -60,5 +61,7 @@ def staff_create(
 
 def staff_role(user: AbstractUser) -> str | None:
     """The user's role name (their first role group), or None."""
-    names = {group.name for group in user.groups.all()}
+    names = getattr(user, GROUP_NAMES, None)
+    if names is None:  # not loaded by a permission check in this request
+        names = {group.name for group in user.groups.all()}
     return next((role for role in (ADMIN, *ROLES) if role in names), None)

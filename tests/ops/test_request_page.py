@@ -245,10 +245,10 @@ def _busy_request(project, ops_user, *, leases: int, notes: int, pool: int):
     return req
 
 
-# session, user, permissions (user and group, one query), the role's groups, the request,
-# its candidates, its leases, the partner's burn, then the timeline's notes, audit events
-# and charges.
-REQUEST_PAGE_QUERIES = 11
+# session, user, permissions and the role's groups (one query), the request, its
+# candidates, its leases, the partner's burn, then the timeline's notes, audit events and
+# charges.
+REQUEST_PAGE_QUERIES = 10
 
 
 @pytest.mark.parametrize(("leases", "notes", "pool"), [(1, 1, 1), (6, 8, 12)])

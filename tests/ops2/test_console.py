@@ -61,8 +61,9 @@ def test_recent_renewal_charges_and_failures(support_client, project, other_proj
 
 def test_renewals_query_budget(support_client, project, django_assert_num_queries):
     lease_accounts(project, 5)
-    # session, user, perms, role chip, renewals per day and partner, charges, failures
-    with django_assert_num_queries(7):
+    # session, user, perms with the role's groups, renewals per day and partner, charges,
+    # failures
+    with django_assert_num_queries(6):
         support_client.get("/renewals/")
 
 

@@ -141,9 +141,10 @@ def test_partner_page_query_budget_does_not_grow_with_long_lists(
     end(lease_accounts(big_project, 30)[:10], ops_user)
     for i in range(30):
         factories.make_project(big_partner, f"Project {i:02d}")
-    # session, user, perms, partner row with its counts, role chip, projects, active and
-    # ended leases (one query), requests, api calls, ledger, keys, burn and renewals
-    with django_assert_num_queries(12):
+    # session, user, perms with the role's groups, partner row with its counts, projects,
+    # active and ended leases (one query), requests, api calls, ledger, keys, burn and
+    # renewals
+    with django_assert_num_queries(11):
         support_client.get(partner_url(big_partner))
 
 
@@ -279,8 +280,9 @@ def test_lease_list_query_budget_does_not_grow_with_rows(
     support_client, big_partner, big_project, leases, django_assert_num_queries
 ):
     lease_accounts(big_project, leases)
-    # session, user, perms, partner row with its counts, role chip, the page of leases
-    with django_assert_num_queries(6):
+    # session, user, perms with the role's groups, partner row with its counts, the page of
+    # leases
+    with django_assert_num_queries(5):
         support_client.get(leases_url(big_partner))
 
 
@@ -322,8 +324,9 @@ def test_project_list_query_budget_does_not_grow_with_rows(
 ):
     for _ in range(projects):
         factories.make_project(big_partner)
-    # session, user, perms, partner row with its counts, role chip, the page of projects
-    with django_assert_num_queries(6):
+    # session, user, perms with the role's groups, partner row with its counts, the page of
+    # projects
+    with django_assert_num_queries(5):
         support_client.get(projects_url(big_partner))
 
 

@@ -124,8 +124,8 @@ def test_list_query_budget_does_not_grow_with_partners(
     for _ in range(partners):
         org = factories.make_org()
         lease_accounts(factories.make_project(org), 2)
-    # session, user, permissions, role chip, at-risk count, the page of rows
-    with django_assert_num_queries(6):
+    # session, user, permissions with the role's groups, at-risk count, the page of rows
+    with django_assert_num_queries(5):
         response = support_client.get(LIST)
     assert len(partner_ids(response)) == partners
 
@@ -287,10 +287,10 @@ def test_partner_page_query_budget_does_not_grow_with_rows(
     for i in range(leases):
         log_call(partner, f"req_01HZZZZZZZZZZZZZZZZZZZZZ{i:02d}")
         factories.make_key(partner)
-    # session, user, perms, partner row, role chip, projects, active and ended leases
-    # (one query), requests, api calls, ledger, keys, burn by month and renewals by day
-    # (one query)
-    with django_assert_num_queries(12):
+    # session, user, perms with the role's groups, partner row, projects, active and ended
+    # leases (one query), requests, api calls, ledger, keys, burn by month and renewals by
+    # day (one query)
+    with django_assert_num_queries(11):
         support_client.get(partner_url(partner))
 
 

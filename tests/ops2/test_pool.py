@@ -108,8 +108,9 @@ def test_pool_query_budget(support_client, project, accounts, django_assert_num_
     for _ in range(accounts):
         factories.make_account()
     lease_accounts(project, 2)
-    # session, user, perms, role chip, one page of rows with the lease subqueries
-    with django_assert_num_queries(5):
+    # session, user, perms with the role's groups, one page of rows with the lease
+    # subqueries
+    with django_assert_num_queries(4):
         response = support_client.get(POOL)
     assert len(account_ids(response)) == accounts + 2
 
@@ -262,8 +263,8 @@ def test_supply_query_budget(support_client, project, django_assert_num_queries)
     for vertical in ("coffee", "fitness", "travel"):
         factories.make_account(verticals=[vertical])
         factories.make_request(project, vertical=vertical)
-    # session, user, perms, role chip, ready supply rollup, demand per vertical
-    with django_assert_num_queries(6):
+    # session, user, perms with the role's groups, ready supply rollup, demand per vertical
+    with django_assert_num_queries(5):
         support_client.get("/supply/")
 
 
@@ -335,7 +336,7 @@ def test_supply_query_budget_does_not_grow_with_verticals(
     import_verticals(120, ready_each=2)
     for v in range(1, 30):
         factories.make_request(project, count=1, vertical=f"v{v:02}", language="de")
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         support_client.get("/supply/", {"page": 2})
 
 

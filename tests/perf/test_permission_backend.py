@@ -9,7 +9,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 
 from leasing import roles
-from leasing.auth import PermissionBackend
+from leasing.auth import GROUP_NAMES, PermissionBackend
+from leasing.services.staff import staff_role
 from tests import factories
 
 
@@ -39,6 +40,22 @@ def test_own_and_group_permissions_together_in_one_query(db, ops_user, django_as
 
     assert perms == ModelBackend().get_all_permissions(_fresh(ops_user))
     assert {"leasing.export_reports", "leasing.view_auditevent", "leasing.triage_request"} <= perms
+
+
+def test_the_role_comes_from_the_same_query(db, django_assert_num_queries):
+    user = _fresh(factories.make_staff(roles.FINANCE))
+    Group.objects.create(name="no permissions at all").user_set.add(user)
+    user = _fresh(user)
+
+    with django_assert_num_queries(1):
+        assert user.has_perm("leasing.manage_wallet")
+        assert staff_role(user) == roles.FINANCE
+        assert getattr(user, GROUP_NAMES) == {roles.FINANCE, "no permissions at all"}
+
+
+def test_the_role_of_a_user_not_yet_checked_is_read_from_the_database(db):
+    user = _fresh(factories.make_staff(roles.SUPPORT))
+    assert staff_role(user) == roles.SUPPORT
 
 
 def test_inactive_users_have_no_permissions(db, ops_user):
