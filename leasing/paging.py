@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -23,7 +24,8 @@ from django.db.models.expressions import Col, OrderBy
 from django.db.models.lookups import IsNull
 from django.db.models.sql.where import AND
 
-M = TypeVar("M", bound=Model)
+# A row: a model instance, or a dict from .values() whose keys are the field paths.
+R = TypeVar("R")
 
 AFTER = "after"
 BEFORE = "before"
@@ -37,19 +39,22 @@ class SortKey:
 
 
 @dataclass(frozen=True)
-class Window(Generic[M]):
-    rows: list[M]
+class Window(Generic[R]):
+    rows: list[R]
     has_next: bool
     next_cursor: str = ""
     previous_cursor: str = ""
 
 
-def page_of(queryset: QuerySet[M], start: int, stop: int) -> list[M]:
+def page_of(queryset: QuerySet[Any, R], start: int, stop: int) -> list[R]:
     """Rows `start` to `stop` of `queryset`, in its order, in one query.
 
-    The offset is walked by an inner query that selects only primary keys (an index
-    walk); the joins and subqueries of a row run only for the rows shown.
+    A first page (or the page after a cursor) is read straight from the list's index. A
+    later offset is walked by an inner query that selects only primary keys (an index
+    walk), so that the joins and subqueries of a row run only for the rows shown.
     """
+    if start == 0:
+        return list(queryset[:stop])
     keys = queryset.values("pk")[start:stop]
     return list(queryset.filter(pk__in=keys))
 
@@ -106,14 +111,16 @@ def sort_keys(queryset: QuerySet[Any]) -> list[SortKey] | None:
     return keys
 
 
-def _value_at(row: Model, path: str) -> Any:
+def _value_at(row: Any, path: str) -> Any:
+    if isinstance(row, Mapping):
+        return row[path]
     value: Any = row
     for part in path.split("__"):
         value = getattr(value, part)
     return value
 
 
-def encode(row: Model, keys: list[SortKey]) -> str:
+def encode(row: Any, keys: list[SortKey]) -> str:
     values = []
     for key in keys:
         value = _value_at(row, key.path)
@@ -137,8 +144,8 @@ def decode(text: str, keys: list[SortKey]) -> list[Any] | None:
 
 
 def seek(
-    queryset: QuerySet[M], keys: list[SortKey], values: list[Any], *, forward: bool
-) -> QuerySet[M]:
+    queryset: QuerySet[Any, R], keys: list[SortKey], values: list[Any], *, forward: bool
+) -> QuerySet[Any, R]:
     """The rows after (or before) the row with these key values, in the list's order.
 
     The first key also bounds the range on its own (followers <= 5000 AND ...), which is
@@ -156,8 +163,8 @@ def seek(
 
 
 def window(
-    queryset: QuerySet[M], *, start: int, size: int, after: str = "", before: str = ""
-) -> Window[M]:
+    queryset: QuerySet[Any, R], *, start: int, size: int, after: str = "", before: str = ""
+) -> Window[R]:
     """One page of `queryset`: from a cursor when the link brought one, else by offset."""
     keys = sort_keys(queryset)
     cursor = after or before

@@ -99,7 +99,7 @@ def leases_visible_to(user: AnyUser) -> QuerySet[Lease]:
 class QueuePage:
     filterset: QueueFilter
     page: int
-    rows: list[LeaseRequest] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
     has_next: bool = False
     # Open requests per status, for the tabs.
     open_counts: dict[str, int] = field(default_factory=dict)
@@ -120,42 +120,38 @@ class QueuePage:
         return self.first_row_number + len(self.rows) - 1
 
 
+# What a queue row shows (and the keys every queue sort seeks by), read as plain values:
+# building 50 requests with their partner, project and claimer as model instances cost
+# more than the query.
 QUEUE_ROW_FIELDS = (
     "id",
     "request_key",
     "status",
-    "organization",
-    "project",
     "vertical",
     "language",
     "geo",
     "count",
     "assigned_count",
     "submitted_at",
-    "claimed_by",
+    "claimed_by_id",
+    "organization__name",
+    "project__name",
+    "claimed_by__username",
+    "claimed_by__first_name",
+    "claimed_by__last_name",
+    "latest_note",
+    "latest_note_visibility",
 )
 
 
-def queue_rows(queryset: QuerySet[LeaseRequest]) -> QuerySet[LeaseRequest]:
+def queue_rows(queryset: QuerySet[LeaseRequest]) -> QuerySet[LeaseRequest, dict[str, Any]]:
     """What a queue row shows, in one query: the latest note comes from a subquery."""
     latest_note = RequestNote.objects.filter(request=OuterRef("pk")).order_by("-created_at", "-id")
-    return (
-        queryset.select_related("organization", "project", "claimed_by")
-        # Only the columns a row shows (and its sort keys): not the partner's wallet or a
-        # staff user's password hash, fifty times over.
-        .only(
-            *QUEUE_ROW_FIELDS,
-            "organization__name",
-            "project__name",
-            "claimed_by__username",
-            "claimed_by__first_name",
-            "claimed_by__last_name",
-        )
-        .annotate(
-            latest_note=Subquery(latest_note.values("body")[:1]),
-            latest_note_visibility=Subquery(latest_note.values("visibility")[:1]),
-        )
-    )
+    rows: QuerySet[LeaseRequest, dict[str, Any]] = queryset.annotate(
+        latest_note=Subquery(latest_note.values("body")[:1]),
+        latest_note_visibility=Subquery(latest_note.values("visibility")[:1]),
+    ).values(*QUEUE_ROW_FIELDS)
+    return rows
 
 
 def open_request_counts(user: AnyUser) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC
 from html import escape
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBase, QueryDict
@@ -25,7 +26,6 @@ from leasing.services.requests import lease_request_claim
 from leasing.templatetags.desk import (
     age,
     age_level,
-    display_name,
     fill_class,
     first_line,
     url_of,
@@ -65,38 +65,48 @@ class QueueRow:
     claimable: bool
 
 
+def _claimer(row: dict[str, Any]) -> str:
+    """The claimer's name as `display_name` gives it: full name, else username."""
+    if not row["claimed_by_id"]:
+        return ""
+    full = f"{row['claimed_by__first_name']} {row['claimed_by__last_name']}".strip()
+    return full or row["claimed_by__username"]
+
+
 def queue_rows_shown(
-    rows: list[LeaseRequest], *, viewer_id: int | None, can_triage: bool
+    rows: list[dict[str, Any]], *, viewer_id: int | None, can_triage: bool
 ) -> list[QueueRow]:
     shown = []
     for r in rows:
-        is_open = r.status in OPEN
-        note = r.latest_note or ""  # type: ignore[attr-defined]
+        pk, status, submitted = r["id"], r["status"], r["submitted_at"]
+        is_open = status in OPEN
+        note = r["latest_note"] or ""
+        assigned, count = r["assigned_count"], r["count"]
         shown.append(
             QueueRow(
-                pk=r.pk,
-                key=r.request_key,
-                url=url_of(r.pk, "ops:request"),
-                claim_url=url_of(r.pk, "ops:request-claim"),
+                pk=pk,
+                key=r["request_key"],
+                url=url_of(pk, "ops:request"),
+                claim_url=url_of(pk, "ops:request-claim"),
                 is_open=is_open,
-                status=r.status,
-                status_label=str(STATUS_LABELS.get(r.status, r.status)),
-                partner=r.organization.name,
-                project=r.project.name,
-                vertical=r.vertical,
-                niche=f"{r.language or 'any language'} · {', '.join(r.geo) or 'any country'}",
-                assigned=r.assigned_count,
-                count=r.count,
-                fill=fill_class(r.assigned_count, r.count),
-                age=age(r.submitted_at),
-                age_level=age_level(r.submitted_at),
-                submitted=f"{r.submitted_at.astimezone(UTC):%Y-%m-%d %H:%M}",
-                claimed_by=display_name(r.claimed_by) if r.claimed_by_id else "",
+                status=status,
+                status_label=str(STATUS_LABELS.get(status, status)),
+                partner=r["organization__name"],
+                project=r["project__name"],
+                vertical=r["vertical"],
+                niche=f"{r['language'] or 'any language'} · {', '.join(r['geo']) or 'any country'}",
+                assigned=assigned,
+                count=count,
+                fill=fill_class(assigned, count),
+                age=age(submitted),
+                age_level=age_level(submitted),
+                submitted=f"{submitted.astimezone(UTC):%Y-%m-%d %H:%M}",
+                claimed_by=_claimer(r),
                 note=note,
                 note_line=first_line(note),
-                note_for_partner=r.latest_note_visibility == "partner",  # type: ignore[attr-defined]
-                mine=can_triage and is_open and r.claimed_by_id == viewer_id,
-                claimable=can_triage and is_open and not r.claimed_by_id,
+                note_for_partner=r["latest_note_visibility"] == "partner",
+                mine=can_triage and is_open and r["claimed_by_id"] == viewer_id,
+                claimable=can_triage and is_open and not r["claimed_by_id"],
             )
         )
     return shown
