@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBase, QueryDict
@@ -28,7 +29,7 @@ from leasing.templatetags.desk import (
     age_level,
     fill_class,
     first_line,
-    url_of,
+    url_maker,
 )
 
 ALL_STATUSES = [str(status) for status in LeaseRequest.Status.values]
@@ -77,6 +78,7 @@ def queue_rows_shown(
     rows: list[dict[str, Any]], *, viewer_id: int | None, can_triage: bool
 ) -> list[QueueRow]:
     shown = []
+    request_url, claim_url = url_maker("ops:request"), url_maker("ops:request-claim")
     for r in rows:
         pk, status, submitted = r["id"], r["status"], r["submitted_at"]
         is_open = status in OPEN
@@ -86,8 +88,8 @@ def queue_rows_shown(
             QueueRow(
                 pk=pk,
                 key=r["request_key"],
-                url=url_of(pk, "ops:request"),
-                claim_url=url_of(pk, "ops:request-claim"),
+                url=request_url(pk),
+                claim_url=claim_url(pk),
                 is_open=is_open,
                 status=status,
                 status_label=str(STATUS_LABELS.get(status, status)),
@@ -175,18 +177,20 @@ class Tab:
     count: int | None = None
 
 
-def _queue_url(data: QueryDict, **changes: list[str]) -> str:
-    """The queue with the same filters, `changes` applied."""
-    return url_with(reverse("ops:queue"), data, **changes)
-
-
 def _status_tabs(data: QueryDict, page: QueuePage) -> list[Tab]:
     selected = set(page.filterset.form["status"].value() or [])
     counts = page.open_counts
+    # The same filters on every tab, only the status differs.
+    others = url_with(reverse("ops:queue"), data, status=[])
+    joiner = "&" if "?" in others else "?"
+
+    def with_status(*statuses: str) -> str:
+        return others + joiner + urlencode([("status", status) for status in statuses])
+
     tabs = [
         Tab(
             "Open",
-            _queue_url(data, status=[]),
+            others,
             selected == set(LeaseRequest.OPEN_STATUSES),
             sum(counts.values()),
         ),
@@ -195,12 +199,12 @@ def _status_tabs(data: QueryDict, page: QueuePage) -> list[Tab]:
         tabs.append(
             Tab(
                 status.label,
-                _queue_url(data, status=[status.value]),
+                with_status(status.value),
                 selected == {status.value},
                 counts.get(status.value),
             )
         )
-    tabs.append(Tab("All", _queue_url(data, status=ALL_STATUSES), selected == set(ALL_STATUSES)))
+    tabs.append(Tab("All", with_status(*ALL_STATUSES), selected == set(ALL_STATUSES)))
     return tabs
 
 

@@ -3,6 +3,7 @@ every page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from urllib.parse import quote
@@ -36,8 +37,13 @@ def _url_around(name: str, script_prefix: str) -> tuple[str, str]:
 def url_of(pk: str, name: str) -> str:
     """{{ org.pk|url_of:"ops:partner" }}: the page `name` of one object, as {% url %}
     gives it, for pages that link hundreds of rows (each {% url %} walks the resolver)."""
+    return url_maker(name)(pk)
+
+
+def url_maker(name: str) -> Callable[[str], str]:
+    """`url_of` for one kind of page and many rows: the page's URL is looked up once."""
     head, tail = _url_around(name, get_script_prefix())
-    return f"{head}{quote(str(pk), safe='')}{tail}"
+    return lambda pk: f"{head}{quote(str(pk), safe='')}{tail}"
 
 
 @register.filter
