@@ -454,6 +454,8 @@ def dashboard(report: Report, fx: Fixtures, repeat: int) -> None:
 
 
 EMPTY_PAGE = "/bench/empty/"
+QUEUE_ROWS_PAGE = "/bench/queue-rows/"
+QUEUE_ROWS_ONLY = "the queue's rows alone, status=requested"
 
 
 def admin_pages(report: Report, fx: Fixtures, repeat: int) -> None:
@@ -500,6 +502,16 @@ def admin_pages(report: Report, fx: Fixtures, repeat: int) -> None:
     report.floor.append(
         measure(
             ops, "reference", "empty dashboard page", EMPTY_PAGE, target_ms=math.inf, repeat=repeat
+        )
+    )
+    report.floor.append(
+        measure(
+            ops,
+            "reference",
+            QUEUE_ROWS_ONLY,
+            f"{QUEUE_ROWS_PAGE}?status=requested",
+            target_ms=math.inf,
+            repeat=repeat,
         )
     )
 
@@ -1146,16 +1158,33 @@ def write(report: Report, info: dict[str, Any], path: Path, command: str) -> Non
             f"{r.admin_of} | {fmt_ms(mine.median_ms)} | {factor:.1f}x | "
             f"{verdict(factor >= ADMIN_FACTOR, shortfall(factor))} |"
         )
-    for r in report.floor:
+    floor = {r.name: r for r in report.floor}
+    empty, rows_only = floor.get("empty dashboard page"), floor.get(QUEUE_ROWS_ONLY)
+    if empty is not None:
         quickest = min((a.median_ms for a in report.admin), default=0.0)
         lines += [
             "",
-            f"For scale: an empty dashboard page (`{r.url}`, bench/urls.py: sign-in, session, "
-            f"permissions and the layout, no query of its own) answers in {fmt_ms(r.median_ms)} "
-            f"ms ({r.queries} queries). The admin's quickest answer above is "
-            f"{fmt_ms(quickest)} ms, so 5x of it is {fmt_ms(quickest / ADMIN_FACTOR)} ms, "
-            f"{quickest / ADMIN_FACTOR - r.median_ms:.1f} ms more than an empty page for a "
+            f"For scale: an empty dashboard page (`{empty.url}`, bench/urls.py: sign-in, "
+            f"session, permissions and the layout, no query of its own) answers in "
+            f"{fmt_ms(empty.median_ms)} ms ({empty.queries} queries). The admin's quickest "
+            f"answer above is {fmt_ms(quickest)} ms, so 5x of it is "
+            f"{fmt_ms(quickest / ADMIN_FACTOR)} ms, "
+            f"{quickest / ADMIN_FACTOR - empty.median_ms:.1f} ms more than an empty page for a "
             "page's own queries and rows.",
+        ]
+    if rows_only is not None:
+        queue_requested = by_name.get("queue: status=requested")
+        lines += [
+            "",
+            f"And the queue's 50 rows alone (`{rows_only.url}`, bench/urls.py: sign-in, "
+            "session, permissions, the rows' one query and their HTML, the same code as the "
+            "queue's; no filters, tabs, counts or layout) answer in "
+            f"{fmt_ms(rows_only.median_ms)} ms ({rows_only.queries} queries)"
+            + (
+                f", against {fmt_ms(queue_requested.median_ms)} ms for the whole queue page."
+                if queue_requested is not None
+                else "."
+            ),
         ]
     lines += [
         "",
