@@ -166,3 +166,10 @@ class RenewalDayTotalsAdmin(ReadOnlyAdmin):
     list_select_related = ("organization",)
     search_fields = ("organization__name",)
     date_hierarchy = "day"
+
+
+@admin.register(models.OpenRequestTotals)
+class OpenRequestTotalsAdmin(ReadOnlyAdmin):
+    list_display = ("status", "shard", "requests")
+    list_filter = ("status",)
+    ordering = ("status", "shard")

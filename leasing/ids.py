@@ -11,6 +11,8 @@ from ulid import ULID
 
 PREFIXES = ("org", "prj", "sa", "lreq", "req")
 _ULID_RE = "[0-9A-HJKMNP-TV-Z]{26}"
+# Crockford base32, the digits a ULID is written in, in the order of their values.
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_PATTERNS = {prefix: re.compile(rf"^{prefix}_{_ULID_RE}$") for prefix in PREFIXES}
 ID_MAX_LENGTH = 32
 
@@ -29,6 +31,16 @@ def id_prefix(value: str) -> str | None:
         if pattern.match(value):
             return prefix
     return None
+
+
+def id_shard(value: str, shards: int) -> int:
+    """Which of `shards` rollup rows an id counts on: the same for the id's whole life.
+
+    An id's last character is its ULID's five lowest random bits (for ids made in the same
+    millisecond by one process, a counter that steps by one), so ids spread evenly over
+    any number of shards that divides 32.
+    """
+    return _CROCKFORD.index(value[-1]) % shards
 
 
 # Named defaults: migrations need importable callables, not lambdas.

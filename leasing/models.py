@@ -667,6 +667,49 @@ class RenewalDayTotals(models.Model):
         return f"{self.organization_id} {self.day}: {self.leases} renewal(s)"
 
 
+# How many rows OpenRequestTotals splits each open status's count over (ids.id_shard).
+OPEN_REQUEST_SHARDS = 16
+
+
+class OpenRequestTotals(models.Model):
+    """Open lease requests per status, split over a few shard rows: a rollup of the queue.
+
+    The queue's status tabs show how many requests are open in each status on every page
+    view; counting them grows with the backlog. Every service that creates a request or
+    changes its status moves it here in the same transaction, and the invariants check
+    the rollup against the requests. A request always counts on the shard of its id, so
+    requests arriving from many partners at once do not queue on one row. A row that
+    drops to zero is deleted.
+    """
+
+    status = models.CharField(
+        max_length=16, choices=[(s.value, s.label) for s in LeaseRequest.OPEN_STATUSES]
+    )
+    shard = models.SmallIntegerField()
+    requests = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "open request totals"
+        constraints = [
+            # The services' upsert relies on it.
+            models.UniqueConstraint(fields=["status", "shard"], name="open_request_totals_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=["requested", "in_progress"]),
+                name="open_request_totals_status_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(shard__gte=0, shard__lt=OPEN_REQUEST_SHARDS),
+                name="open_request_totals_shard_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(requests__gte=0), name="open_request_totals_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status}/{self.shard}: {self.requests} open"
+
+
 class AuditEvent(models.Model):
     """Who changed what. Written in the same transaction as the change."""
 

@@ -22,6 +22,7 @@ from leasing.models import (
     LeaseTotals,
     LedgerEntry,
     LedgerMonth,
+    OpenRequestTotals,
     Organization,
     PoolAccount,
     PoolAccountTag,
@@ -29,7 +30,11 @@ from leasing.models import (
     RenewalDayTotals,
     RequestNote,
 )
-from leasing.services.totals import active_leases_of, lease_figures
+from leasing.services.totals import (
+    active_leases_of,
+    lease_figures,
+    open_request_totals_counted,
+)
 
 CHARGE_KINDS = (LedgerEntry.Kind.LEASE_CHARGE, LedgerEntry.Kind.RENEWAL_CHARGE)
 
@@ -129,7 +134,7 @@ def request_problems() -> list[str]:
 
 
 def rollup_problems() -> list[str]:
-    """LeaseTotals and LedgerMonth agree with the leases and the ledger they summarise."""
+    """Every rollup agrees with the rows it summarises."""
     problems = []
     cached = {t.organization_id: t for t in LeaseTotals.objects.all()}
     with_leases = set(
@@ -173,6 +178,24 @@ def rollup_problems() -> list[str]:
         problems.append(f"ledger months disagree with the ledger: {wrong}")
     problems += _rollup_mismatch("ready supply", ready_supply(), ready_supply_recounted())
     problems += _rollup_mismatch("renewal days", renewal_days(), renewal_days_recounted())
+    problems += _rollup_mismatch(
+        "open requests", open_request_totals(), open_request_totals_counted()
+    )
+    negative = OpenRequestTotals.objects.filter(requests__lt=0).values_list("status", "shard")
+    problems += [f"open requests {status}/{shard} counts below zero" for status, shard in negative]
+    by_status = Counter[str]()
+    for (status, _shard), n in open_request_totals().items():
+        by_status[status] += n
+    open_counts = Counter(
+        dict(
+            LeaseRequest.objects.filter(status__in=LeaseRequest.OPEN_STATUSES)
+            .values_list("status")
+            .annotate(n=Count("*"))
+            .order_by()
+        )
+    )
+    if by_status != open_counts:
+        problems.append(f"open requests per status: rollup {by_status}, requests {open_counts}")
     return problems
 
 
@@ -222,6 +245,10 @@ def renewal_days_recounted() -> dict[tuple[str, Any], tuple[int, int]]:
     }
 
 
+def open_request_totals() -> dict[tuple[str, int], int]:
+    return {(row.status, row.shard): row.requests for row in OpenRequestTotals.objects.all()}
+
+
 def assert_invariants() -> None:
     problems = ledger_problems() + lease_problems() + request_problems() + rollup_problems()
     assert not problems, "invariants broken:\n" + "\n".join(problems)
@@ -250,6 +277,7 @@ def snapshot() -> dict[str, Any]:
         "tags": PoolAccountTag.objects.count(),
         "ready supply": ready_supply(),
         "renewal days": renewal_days(),
+        "open requests": open_request_totals(),
         "notes": RequestNote.objects.count(),
         "api_keys": list(ApiKey.objects.order_by("id").values_list("id", "revoked_at")),
         "audit": AuditEvent.objects.count(),

@@ -46,6 +46,7 @@ from leasing.services.errors import (
 from leasing.services.totals import (
     RenewalMove,
     lease_totals_refresh,
+    open_requests_move,
     ready_supply_add,
     renewal_days_move,
 )
@@ -325,7 +326,8 @@ def accounts_assign(
         )
         ready_supply_add(accounts=accounts, delta=-1)
 
-        before = {"status": locked.status, "assigned_count": locked.assigned_count}
+        was = locked.status
+        before = {"status": was, "assigned_count": locked.assigned_count}
         locked.assigned_count += len(leases)
         locked.first_assigned_at = locked.first_assigned_at or at
         if locked.assigned_count == locked.count:
@@ -350,6 +352,7 @@ def accounts_assign(
             },
             at=at,
         )
+        open_requests_move(request_id=locked.pk, was=was, now=locked.status)
     request.status = locked.status
     request.assigned_count = locked.assigned_count
     request.first_assigned_at = locked.first_assigned_at

@@ -20,6 +20,7 @@ from leasing.services.errors import (
     InvalidState,
     ValidationFailed,
 )
+from leasing.services.totals import open_requests_move
 from leasing.services.validation import country_code, language_problem
 
 MAX_COUNT = 50
@@ -183,6 +184,7 @@ def lease_request_create(
             after={"count": count, "vertical": lease_request.vertical, "project": project.pk},
             at=lease_request.submitted_at,
         )
+        open_requests_move(request_id=lease_request.pk, was=None, now=lease_request.status)
     return lease_request
 
 
@@ -211,7 +213,8 @@ def lease_request_claim(
                 f"request {locked.request_key} is already claimed by "
                 f"{holder.get_username() if holder else 'someone else'}"
             )
-        before = {"claimed_by": locked.claimed_by_id, "status": locked.status}
+        was = locked.status
+        before = {"claimed_by": locked.claimed_by_id, "status": was}
         locked.claimed_by_id = actor.user.pk
         locked.claimed_at = timezone.now()
         if locked.status == LeaseRequest.Status.REQUESTED:
@@ -226,6 +229,7 @@ def lease_request_claim(
             before=before,
             after={"claimed_by": actor.user.pk, "status": locked.status},
         )
+        open_requests_move(request_id=locked.pk, was=was, now=locked.status)
     return locked
 
 
@@ -235,7 +239,8 @@ def lease_request_unclaim(*, request: LeaseRequest, actor: Actor) -> LeaseReques
         locked = _lock_open_request(request)
         if locked.claimed_by_id is None:
             return locked
-        before = {"claimed_by": locked.claimed_by_id, "status": locked.status}
+        was = locked.status
+        before = {"claimed_by": locked.claimed_by_id, "status": was}
         locked.claimed_by = None
         locked.claimed_at = None
         if locked.assigned_count == 0:
@@ -250,6 +255,7 @@ def lease_request_unclaim(*, request: LeaseRequest, actor: Actor) -> LeaseReques
             before=before,
             after={"claimed_by": None, "status": locked.status},
         )
+        open_requests_move(request_id=locked.pk, was=was, now=locked.status)
     return locked
 
 
@@ -308,7 +314,8 @@ def lease_request_close(
                 "assigned; close it as partial instead"
             )
         now = timezone.now()
-        before = {"status": locked.status}
+        was = locked.status
+        before = {"status": was}
         locked.status = outcome
         locked.closed_at = now
         locked.save(update_fields=["status", "closed_at"])
@@ -329,4 +336,5 @@ def lease_request_close(
             after={"status": outcome, "assigned_count": locked.assigned_count, "note": text},
             at=now,
         )
+        open_requests_move(request_id=locked.pk, was=was, now=locked.status)
     return locked

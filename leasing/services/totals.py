@@ -1,15 +1,20 @@
-"""Rollups the console reads instead of scanning every lease, ledger row or pool account.
+"""Rollups the console reads instead of scanning every lease, ledger row, pool account or
+request.
 
 `LeaseTotals` caches an organization's active leases (count, monthly burn, next renewal),
 `LedgerMonth` its lease charges per month, `RenewalDayTotals` its active leases per UTC renewal
-day, and `ReadySupply` the ready accounts per vertical and language. They are written only
-here, inside the transaction of the change they follow, so they are exactly as current as
-the rows they summarise; tests/invariants.py recomputes each and compares.
+day, `ReadySupply` the ready accounts per vertical and language, and `OpenRequestTotals` the
+open requests per status (over shard rows). They are written only here, inside the
+transaction of the change they follow, so they are exactly as current as the rows they
+summarise; tests/invariants.py recomputes each and compares.
 
 Lock order: the services lock organization, request, account and lease rows first, then
 the LeaseTotals row, then RenewalDayTotals rows by day, then ReadySupply rows by (vertical,
-language). Rollup rows come last and in one sorted order, so taking them can never close
-a cycle with the other locks or with another transaction's rollup rows.
+language), then OpenRequestTotals rows by (status, shard). Rollup rows come last and in
+one sorted order, so taking them can never close a cycle with the other locks or with
+another transaction's rollup rows. A service writes nothing after its OpenRequestTotals
+rows: those are the hottest (every new request takes one), so they are held for the
+shortest time.
 """
 
 from __future__ import annotations
@@ -22,13 +27,17 @@ from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Count, F, Min, Model, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Right, TruncDate
 
+from leasing.ids import id_shard
 from leasing.models import (
+    OPEN_REQUEST_SHARDS,
     Lease,
+    LeaseRequest,
     LeaseTotals,
     LedgerEntry,
     LedgerMonth,
+    OpenRequestTotals,
     PoolAccount,
     PoolAccountTag,
     ReadySupply,
@@ -205,6 +214,35 @@ def renewal_days_move(*, organization_id: str, moves: Iterable[RenewalMove]) -> 
             )
 
 
+def open_request_shard(request_id: str) -> int:
+    return id_shard(request_id, OPEN_REQUEST_SHARDS)
+
+
+def open_requests_move(*, request_id: str, was: str | None, now: str) -> None:
+    """Move one lease request between the open counts: out of the status it had (`was`;
+    None for a request just created) and into the one it has `now`. Closed statuses are
+    not counted, so closing takes it out and a move between closed statuses (or to the
+    same status) changes nothing.
+
+    Call it at the end of the transaction that created the request or changed its status,
+    after every other lock and write; the rows are taken in (status, shard) order.
+    """
+    shard = open_request_shard(request_id)
+    change: Counter[tuple[str, int]] = Counter()
+    if was in LeaseRequest.OPEN_STATUSES:
+        change[(str(was), shard)] -= 1
+    if now in LeaseRequest.OPEN_STATUSES:
+        change[(str(now), shard)] += 1
+    for (status, row_shard), n in sorted(change.items()):
+        if n:
+            _rollup_add(
+                OpenRequestTotals.objects.filter(status=status, shard=row_shard),
+                OpenRequestTotals(status=status, shard=row_shard),
+                counter="requests",
+                requests=n,
+            )
+
+
 def _replace_rows(model: type[Model], columns: list[str], source: QuerySet[Any, Any]) -> None:
     """Empty `model`'s table and fill it from `source` in one INSERT ... SELECT."""
     model._default_manager.all().delete()
@@ -242,3 +280,30 @@ def renewal_days_rebuild() -> None:
         .order_by()
     )
     _replace_rows(RenewalDayTotals, ["organization_id", "day", "leases", "cents"], counted)
+
+
+def open_request_totals_counted() -> dict[tuple[str, int], int]:
+    """Open requests per (status, shard), counted from the requests: grouped in the
+    database by status and the id's last character (which decides the shard), then
+    folded into shards here."""
+    tails = (
+        LeaseRequest.objects.filter(status__in=LeaseRequest.OPEN_STATUSES)
+        .annotate(tail=Right("id", 1))
+        .values_list("status", "tail")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    counted: Counter[tuple[str, int]] = Counter()
+    for status, tail, n in tails:
+        counted[(status, open_request_shard(tail))] += n
+    return dict(counted)
+
+
+def open_request_totals_rebuild() -> None:
+    """Recompute OpenRequestTotals from the requests, for bulk loads that bypass the
+    services (generate_scale_data)."""
+    OpenRequestTotals.objects.all().delete()
+    OpenRequestTotals.objects.bulk_create(
+        OpenRequestTotals(status=status, shard=shard, requests=n)
+        for (status, shard), n in sorted(open_request_totals_counted().items())
+    )

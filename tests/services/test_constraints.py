@@ -19,14 +19,23 @@ from leasing.models import (
     Lease,
     LeaseRequest,
     LedgerEntry,
+    OpenRequestTotals,
     Organization,
     PoolAccount,
 )
 from leasing.services.allocation import accounts_assign
 from leasing.services.audit import Actor
 from leasing.services.leases import lease_release
+from leasing.services.requests import lease_request_close
+from leasing.services.totals import open_request_shard
 from tests import factories
-from tests.invariants import assert_invariants, lease_problems, ledger_problems, request_problems
+from tests.invariants import (
+    assert_invariants,
+    lease_problems,
+    ledger_problems,
+    request_problems,
+    rollup_problems,
+)
 
 
 @pytest.fixture
@@ -206,6 +215,31 @@ def test_pool_state_must_be_known(db):
         PoolAccount.objects.filter(pk=account.pk).update(state="lost")
 
 
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"status": "requested", "shard": 0, "requests": -1},
+        {"status": "requested", "shard": 16, "requests": 1},
+        {"status": "in_progress", "shard": -1, "requests": 1},
+        {"status": "rejected", "shard": 0, "requests": 1},
+    ],
+)
+def test_open_request_totals_hold_open_statuses_known_shards_and_no_negative_count(db, row):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OpenRequestTotals.objects.create(**row)
+
+
+def test_closing_a_request_the_rollup_lost_fails_rather_than_count_below_zero(project, system):
+    req = factories.make_request(project)
+    OpenRequestTotals.objects.all().delete()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        lease_request_close(request=req, outcome="rejected", note="x", actor=system)
+    assert LeaseRequest.objects.get(pk=req.pk).status == "requested"
+    OpenRequestTotals.objects.create(  # as it was, for the invariants after the test
+        status="requested", shard=open_request_shard(req.pk), requests=1
+    )
+
+
 # --- the invariant helper catches what the constraints cannot -----------------------
 
 
@@ -258,3 +292,20 @@ def test_invariants_catch_an_assigned_count_without_leases(lease):
     with rolled_back():
         LeaseRequest.objects.filter(pk=lease.request_id).update(assigned_count=2)
         assert request_problems() == [f"request {lease.request_id}: assigned_count 2, 1 leases"]
+
+
+def test_invariants_catch_a_request_closed_behind_the_open_counts_back(project):
+    req = factories.make_request(project)
+    with rolled_back():
+        LeaseRequest.objects.filter(pk=req.pk).update(status="rejected", closed_at=timezone.now())
+        problems = rollup_problems()
+        assert any(p.startswith("open requests (rollup, recounted)") for p in problems)
+        assert any(p.startswith("open requests per status") for p in problems)
+
+
+def test_invariants_catch_an_open_request_counted_on_the_wrong_shard(project):
+    req = factories.make_request(project)
+    shard = open_request_shard(req.pk)
+    with rolled_back():
+        OpenRequestTotals.objects.filter(shard=shard).update(shard=(shard + 1) % 16)
+        assert any(p.startswith("open requests (rollup") for p in rollup_problems())

@@ -58,7 +58,11 @@ from leasing.models import (
     Project,
     RequestNote,
 )
-from leasing.services.totals import ready_supply_rebuild, renewal_days_rebuild
+from leasing.services.totals import (
+    open_request_totals_rebuild,
+    ready_supply_rebuild,
+    renewal_days_rebuild,
+)
 
 MARKER_ACTION = "scale.generate"
 STAFF_PREFIX = "scale_"
@@ -1559,11 +1563,14 @@ class Writer:
                 user[0], user[1])  # fmt: skip
 
     def _rollups(self) -> None:
-        """LeaseTotals, LedgerMonth, RenewalDayTotals and ReadySupply, summed from the rows
-        just loaded (as the services keep them)."""
-        self.gen.progress.say("rollups        : lease totals, ledger months, renewals, supply")
+        """LeaseTotals, LedgerMonth, RenewalDayTotals, ReadySupply and OpenRequestTotals,
+        summed from the rows just loaded (as the services keep them)."""
+        self.gen.progress.say(
+            "rollups        : lease totals, ledger months, renewals, supply, open requests"
+        )
         renewal_days_rebuild()
         ready_supply_rebuild()
+        open_request_totals_rebuild()
         lease, totals = _table(Lease), _table(LeaseTotals)
         self.loader.execute(
             f"INSERT INTO {totals} (organization_id, active_leases, burn_cents, "  # noqa: S608
