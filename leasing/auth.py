@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.db.models import CharField, Model, Value
 
 # Set on the user object by the permission check: the names of the user's groups.
@@ -29,7 +32,7 @@ class PermissionBackend(ModelBackend):
                 user_obj._perm_cache = {f"{app}.{codename}" for app, codename in rows}
             else:
                 names, perms = set(), set()
-                for name, app, codename in _groups_and_permissions(user_obj):
+                for name, app, codename in _groups_and_permissions(user_obj.pk):
                     if name:
                         names.add(name)
                     if codename:
@@ -40,17 +43,35 @@ class PermissionBackend(ModelBackend):
         return cached
 
 
-def _groups_and_permissions(user: Any) -> Any:
+# A user id no one has: the query is built for it once, then run for the real one.
+_ANY_USER = -7_351_982
+
+
+def _groups_and_permissions(user_id: int) -> list[tuple[str | None, str | None, str | None]]:
     """(group name or "", app label, codename) rows: each of the user's groups with each
     of its permissions (a group without any comes once, with NULLs), then the user's own
     permissions."""
+    sql, params = _groups_and_permissions_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id if param == _ANY_USER else param for param in params])
+        rows: list[tuple[str | None, str | None, str | None]] = cursor.fetchall()
+    return rows
+
+
+@lru_cache(maxsize=2)
+def _groups_and_permissions_sql(vendor: str) -> tuple[str, tuple[Any, ...]]:
+    """The query's SQL for the database `vendor`, built by the ORM once: building and
+    compiling the union took longer than running it, on every page."""
     user_model = get_user_model()
     own = user_model._meta.get_field("user_permissions").related_query_name()
     member = user_model._meta.get_field("groups").related_query_name()
-    in_groups = Group.objects.filter(**{member: user}).values_list(
+    in_groups = Group.objects.filter(**{member: _ANY_USER}).values_list(
         "name", "permissions__content_type__app_label", "permissions__codename"
     )
-    held = Permission.objects.filter(**{own: user}).values_list(
+    held = Permission.objects.filter(**{own: _ANY_USER}).values_list(
         Value("", output_field=CharField()), "content_type__app_label", "codename"
     )
-    return in_groups.order_by().union(held.order_by(), all=True)
+    sql, params = in_groups.order_by().union(held.order_by(), all=True).query.sql_with_params()
+    if list(params).count(_ANY_USER) != 2:
+        raise ImproperlyConfigured(f"the permission query's parameters changed: {params!r}")
+    return sql, tuple(params)
