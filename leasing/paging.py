@@ -49,12 +49,12 @@ class Window(Generic[R]):
 def page_of(queryset: QuerySet[Any, R], start: int, stop: int) -> list[R]:
     """Rows `start` to `stop` of `queryset`, in its order, in one query.
 
-    A first page (or the page after a cursor) is read straight from the list's index. A
-    later offset is walked by an inner query that selects only primary keys (an index
-    walk), so that the joins and subqueries of a row run only for the rows shown.
+    The rows are found by an inner query that selects only primary keys (an index walk,
+    past any offset); the joins and subqueries of a row run only for the rows shown.
+    Even a first page needs it: where the order is not an index's (a list sorted by
+    partner), reading rows with their joins directly joined every candidate row before
+    sorting (55 ms instead of 33 for a seek into the biggest partner's requests).
     """
-    if start == 0:
-        return list(queryset[:stop])
     keys = queryset.values("pk")[start:stop]
     return list(queryset.filter(pk__in=keys))
 
