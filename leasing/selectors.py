@@ -145,7 +145,7 @@ QUEUE_ROW_FIELDS = (
 )
 
 
-def queue_rows(queryset: QuerySet[LeaseRequest]) -> QuerySet[LeaseRequest, dict[str, Any]]:
+def queue_rows(queryset: QuerySet[Any, Any]) -> QuerySet[LeaseRequest, dict[str, Any]]:
     """What a queue row shows, in one query: the latest note comes from a subquery."""
     latest_note = RequestNote.objects.filter(request=OuterRef("pk")).order_by("-created_at", "-id")
     rows: QuerySet[LeaseRequest, dict[str, Any]] = queryset.annotate(
@@ -175,7 +175,7 @@ def queue_page(*, user: AnyUser, data: QueryDict, page: int, request: Any = None
 
     Fetching one row more than a page says whether there is a next page.
     """
-    filterset = QueueFilter(data, queryset=queue_rows(requests_visible_to(user)), request=request)
+    filterset = QueueFilter(data, queryset=requests_visible_to(user), request=request)
     result = QueuePage(filterset=filterset, page=page, open_counts=open_request_counts(user))
     if not filterset.is_valid():
         return result
@@ -185,6 +185,7 @@ def queue_page(*, user: AnyUser, data: QueryDict, page: int, request: Any = None
         size=QUEUE_PAGE_SIZE,
         after=data.get(AFTER, ""),
         before=data.get(BEFORE, ""),
+        shown=queue_rows,
     )
     result.rows = shown.rows
     result.has_next = shown.has_next and page < QUEUE_MAX_PAGE
