@@ -152,6 +152,18 @@ def _rollup_add(rows: QuerySet[R], blank: R, *, counter: str, **deltas: int) -> 
     raise RuntimeError(f"could not add to the rollup row {blank}")
 
 
+def _rollup_counts(
+    model: type[Model], key: tuple[str, ...], counter: str, counts: Mapping[tuple[Any, ...], int]
+) -> None:
+    """Add each count to `counter` of its row of `model` (named by the `key` columns),
+    taking the rows in key order."""
+    for values, n in sorted(counts.items()):
+        if n:
+            where = dict(zip(key, values, strict=True))
+            rows = model._default_manager.filter(**where)
+            _rollup_add(rows, model(**where), counter=counter, **{counter: n})
+
+
 def ready_supply_keys(account: PoolAccount) -> list[tuple[str, str]]:
     """The (vertical, language) rows a ready account counts in: one per vertical tag."""
     return [(vertical, account.language_primary) for vertical in account.verticals]
@@ -169,14 +181,7 @@ def ready_supply_change(*, counts: Mapping[tuple[str, str], int]) -> None:
     Call it in the transaction that moves accounts into or out of ready, after every
     other lock; the rows are taken in (vertical, language) order.
     """
-    for (vertical, language), n in sorted(counts.items()):
-        if n:
-            _rollup_add(
-                ReadySupply.objects.filter(vertical=vertical, language=language),
-                ReadySupply(vertical=vertical, language=language),
-                counter="accounts",
-                accounts=n,
-            )
+    _rollup_counts(ReadySupply, ("vertical", "language"), "accounts", counts)
 
 
 @dataclass(frozen=True)
@@ -233,14 +238,7 @@ def open_requests_move(*, request_id: str, was: str | None, now: str) -> None:
         change[(str(was), shard)] -= 1
     if now in LeaseRequest.OPEN_STATUSES:
         change[(str(now), shard)] += 1
-    for (status, row_shard), n in sorted(change.items()):
-        if n:
-            _rollup_add(
-                OpenRequestTotals.objects.filter(status=status, shard=row_shard),
-                OpenRequestTotals(status=status, shard=row_shard),
-                counter="requests",
-                requests=n,
-            )
+    _rollup_counts(OpenRequestTotals, ("status", "shard"), "requests", change)
 
 
 def _replace_rows(model: type[Model], columns: list[str], source: QuerySet[Any, Any]) -> None:
