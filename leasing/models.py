@@ -273,6 +273,11 @@ class LeaseRequest(models.Model):
     api_key = models.ForeignKey(
         ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A copy of the request's latest note (the first by created_at DESC, id DESC), kept by
+    # the services that add notes in the same transaction, so the queue reads two columns
+    # instead of searching the notes of every row it shows. "" when there is no note yet.
+    latest_note = models.TextField(max_length=2000, blank=True, default="")
+    latest_note_visibility = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["submitted_at", "id"]
@@ -303,6 +308,12 @@ class LeaseRequest(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="partial") | Q(assigned_count__gte=1),
                 name="lease_request_partial_has_some",
+            ),
+            # The latest note's copy is either empty on both columns or a real note.
+            models.CheckConstraint(
+                condition=Q(latest_note="", latest_note_visibility="")
+                | (Q(latest_note_visibility__in=["internal", "partner"]) & ~Q(latest_note="")),
+                name="lease_request_latest_note_is_a_note",
             ),
         ]
         indexes = [

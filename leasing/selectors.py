@@ -146,12 +146,9 @@ QUEUE_ROW_FIELDS = (
 
 
 def queue_rows(queryset: QuerySet[Any, Any]) -> QuerySet[LeaseRequest, dict[str, Any]]:
-    """What a queue row shows, in one query: the latest note comes from a subquery."""
-    latest_note = RequestNote.objects.filter(request=OuterRef("pk")).order_by("-created_at", "-id")
-    rows: QuerySet[LeaseRequest, dict[str, Any]] = queryset.annotate(
-        latest_note=Subquery(latest_note.values("body")[:1]),
-        latest_note_visibility=Subquery(latest_note.values("visibility")[:1]),
-    ).values(*QUEUE_ROW_FIELDS)
+    """What a queue row shows, in one query: the latest note is the copy the request keeps
+    (LeaseRequest.latest_note), not a search through its notes."""
+    rows: QuerySet[LeaseRequest, dict[str, Any]] = queryset.values(*QUEUE_ROW_FIELDS)
     return rows
 
 

@@ -133,6 +133,27 @@ def request_problems() -> list[str]:
     return problems
 
 
+def latest_note_problems() -> list[str]:
+    """A request's latest_note and latest_note_visibility are its latest note's body and
+    visibility (the first by created_at DESC, id DESC), or "" when it has no note."""
+    latest: dict[str, tuple[str, str]] = {}
+    for req_id, body, visibility in RequestNote.objects.order_by("created_at", "id").values_list(
+        "request", "body", "visibility"
+    ):
+        latest[req_id] = (body, visibility)
+    problems = []
+    for req_id, body, visibility in LeaseRequest.objects.values_list(
+        "id", "latest_note", "latest_note_visibility"
+    ):
+        want = latest.get(req_id, ("", ""))
+        if (body, visibility) != want:
+            problems.append(
+                f"request {req_id}: latest note {body[:40]!r} ({visibility!r}), "
+                f"its notes say {want[0][:40]!r} ({want[1]!r})"
+            )
+    return problems
+
+
 def rollup_problems() -> list[str]:
     """Every rollup agrees with the rows it summarises."""
     problems = []
@@ -250,7 +271,13 @@ def open_request_totals() -> dict[tuple[str, int], int]:
 
 
 def assert_invariants() -> None:
-    problems = ledger_problems() + lease_problems() + request_problems() + rollup_problems()
+    problems = (
+        ledger_problems()
+        + lease_problems()
+        + request_problems()
+        + latest_note_problems()
+        + rollup_problems()
+    )
     assert not problems, "invariants broken:\n" + "\n".join(problems)
 
 
@@ -270,7 +297,13 @@ def snapshot() -> dict[str, Any]:
         ),
         "requests": list(
             LeaseRequest.objects.order_by("id").values_list(
-                "id", "status", "assigned_count", "claimed_by", "closed_at"
+                "id",
+                "status",
+                "assigned_count",
+                "claimed_by",
+                "closed_at",
+                "latest_note",
+                "latest_note_visibility",
             )
         ),
         "accounts": list(PoolAccount.objects.order_by("id").values_list("id", "state")),

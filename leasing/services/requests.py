@@ -188,8 +188,12 @@ def lease_request_create(
     return lease_request
 
 
+def _lock_request(request: LeaseRequest) -> LeaseRequest:
+    return LeaseRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
+
+
 def _lock_open_request(request: LeaseRequest) -> LeaseRequest:
-    locked = LeaseRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
+    locked = _lock_request(request)
     if not locked.is_open:
         raise InvalidState(
             f"request {locked.request_key} is already {locked.get_status_display().lower()}"
@@ -277,13 +281,21 @@ def request_note_add(
         problems.append(FieldProblem("visibility", "must be internal or partner"))
     if problems:
         raise ValidationFailed(problems)
-    return RequestNote.objects.create(
-        request=request,
-        author_id=actor.user_id,
-        body=text,
-        visibility=visibility,
-        created_at=timezone.now(),
-    )
+    with transaction.atomic():
+        # The request's row lock puts notes added at once in one order, and each takes its
+        # time after the lock: the note written last is the one that sorts first by
+        # (created_at, id), so it is the one the request keeps as its latest.
+        locked = _lock_request(request)
+        note = RequestNote.objects.create(
+            request=locked,
+            author_id=actor.user_id,
+            body=text,
+            visibility=visibility,
+            created_at=timezone.now(),
+        )
+        locked.latest_note, locked.latest_note_visibility = text, visibility
+        locked.save(update_fields=["latest_note", "latest_note_visibility"])
+    return note
 
 
 def lease_request_close(
@@ -318,7 +330,10 @@ def lease_request_close(
         before = {"status": was}
         locked.status = outcome
         locked.closed_at = now
-        locked.save(update_fields=["status", "closed_at"])
+        # The closing note is the request's latest: taken under the lock, like any note.
+        locked.latest_note = text
+        locked.latest_note_visibility = RequestNote.Visibility.PARTNER
+        locked.save(update_fields=["status", "closed_at", "latest_note", "latest_note_visibility"])
         RequestNote.objects.create(
             request=locked,
             author_id=actor.user_id,

@@ -1,7 +1,7 @@
 """A property-based state machine over the services (hypothesis).
 
 Hypothesis drives random sequences of what people, partners and the renewal job do —
-request, claim, assign, close, release, retire, mark ready or warming, renew with the
+request, claim, note, assign, close, release, retire, mark ready or warming, renew with the
 clock moving on, top up and charge back — on two small partners and a handful of accounts
 in two verticals and three languages. After every step the whole database must pass
 tests/invariants.py (the rollups included), every wallet must hold what a simple model of
@@ -43,6 +43,7 @@ from leasing.services.requests import (
     lease_request_claim,
     lease_request_close,
     lease_request_create,
+    request_note_add,
 )
 from tests.invariants import assert_invariants, snapshot
 
@@ -90,7 +91,19 @@ class LeaseDesk(RuleBasedStateMachine):
             ]
             for org in self.orgs:
                 wallet_top_up(organization=org, amount_cents=60_000, memo="opening", actor=SYSTEM)
+            # An open request holding one lease from the start, so claims, notes, closes and
+            # renewals have something to work on however the steps fall: which rules a run
+            # draws shifts whenever a rule is added, and the note rule left these runs with
+            # no renewal charge at all.
+            opening = lease_request_create(
+                project=self.projects[0], count=2, vertical="coffee", actor=SYSTEM
+            )
+            self.request_ids.append(opening.pk)
+            [lease] = accounts_assign(
+                request=opening, account_ids=[self.accounts[1].pk], actor=SYSTEM, now=self.now
+            )
         self.balance = {org.pk: 60_000 for org in self.orgs}  # the model of every wallet
+        self.balance[lease.organization_id] -= lease.monthly_price_cents
 
     def teardown(self) -> None:
         transaction.set_rollback(True)
@@ -193,6 +206,25 @@ class LeaseDesk(RuleBasedStateMachine):
                 "close",
                 lambda: lease_request_close(
                     request=target, outcome=outcome, note="done", actor=SYSTEM
+                ),
+            )
+
+    @rule(
+        request=index,
+        person=index,
+        # Blank and too long are refused, like a visibility that is neither kind.
+        body=st.sampled_from(["checking stock", "on it", "  ", "x" * 2001]),
+        visibility=st.sampled_from(["internal", "partner", "public"]),
+    )
+    def note(self, request: int, person: int, body: str, visibility: str) -> None:
+        requests = self.requests()
+        if requests:
+            target = self.pick(requests, request)
+            actor = self.pick(self.people, person)
+            self.attempt(
+                "note",
+                lambda: request_note_add(
+                    request=target, body=body, visibility=visibility, actor=actor
                 ),
             )
 
@@ -305,6 +337,15 @@ def test_the_services_keep_every_rule_whatever_the_order():
             totals[name] = totals.get(name, 0) + n
     print(f"\n[figures] state machine, {len(machines)} runs: {dict(sorted(totals.items()))}")
     # The runs really did exercise the money paths, successes and refusals alike.
-    for name in ("assign", "assign refused", "release", "top up", "close", "mark warming"):
+    for name in (
+        "assign",
+        "assign refused",
+        "release",
+        "top up",
+        "close",
+        "mark warming",
+        "note",
+        "note refused",
+    ):
         assert totals.get(name, 0) > 0, (name, totals)
     assert totals.get("renewal charges", 0) + totals.get("unpaid disconnects", 0) > 0, totals

@@ -22,15 +22,17 @@ from leasing.models import (
     OpenRequestTotals,
     Organization,
     PoolAccount,
+    RequestNote,
 )
 from leasing.services.allocation import accounts_assign
 from leasing.services.audit import Actor
 from leasing.services.leases import lease_release
-from leasing.services.requests import lease_request_close
+from leasing.services.requests import lease_request_close, request_note_add
 from leasing.services.totals import open_request_shard
 from tests import factories
 from tests.invariants import (
     assert_invariants,
+    latest_note_problems,
     lease_problems,
     ledger_problems,
     request_problems,
@@ -182,6 +184,20 @@ def test_request_status_and_counts_must_agree(project, changes):
         LeaseRequest.objects.filter(pk=req.pk).update(**changes)
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"latest_note": "a note", "latest_note_visibility": ""},
+        {"latest_note": "", "latest_note_visibility": "partner"},
+        {"latest_note": "a note", "latest_note_visibility": "public"},
+    ],
+)
+def test_request_latest_note_is_empty_or_a_note_with_its_visibility(project, changes):
+    req = factories.make_request(project)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LeaseRequest.objects.filter(pk=req.pk).update(**changes)
+
+
 def test_rejected_request_has_no_accounts(lease):
     with pytest.raises(IntegrityError), transaction.atomic():
         LeaseRequest.objects.filter(pk=lease.request_id).update(
@@ -309,3 +325,25 @@ def test_invariants_catch_an_open_request_counted_on_the_wrong_shard(project):
     with rolled_back():
         OpenRequestTotals.objects.filter(shard=shard).update(shard=(shard + 1) % 16)
         assert any(p.startswith("open requests (rollup") for p in rollup_problems())
+
+
+def test_invariants_catch_a_latest_note_that_is_not_the_latest(project, system):
+    req = factories.make_request(project)
+    request_note_add(request=req, body="older", actor=system)
+    request_note_add(request=req, body="newer", visibility="partner", actor=system)
+    with rolled_back():
+        LeaseRequest.objects.filter(pk=req.pk).update(
+            latest_note="older", latest_note_visibility="internal"
+        )
+        assert latest_note_problems() == [
+            f"request {req.pk}: latest note 'older' ('internal'), its notes say 'newer' ('partner')"
+        ]
+
+
+def test_invariants_catch_a_note_added_behind_the_services_back(project):
+    req = factories.make_request(project)
+    with rolled_back():
+        RequestNote.objects.create(request=req, body="unseen", created_at=timezone.now())
+        assert latest_note_problems() == [
+            f"request {req.pk}: latest note '' (''), its notes say 'unseen' ('internal')"
+        ]

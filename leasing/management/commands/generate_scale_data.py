@@ -11,7 +11,8 @@ checks them with the same whole-database invariants as every other test:
   copied onto the lease;
 - an account is `leased` exactly when it has an active lease;
 - a request's assigned_count is the number of leases made for it, and its status agrees
-  with its counts and closing time.
+  with its counts and closing time;
+- a request's latest_note and latest_note_visibility are those of its latest note.
 
 The command empties every Lease Desk table first. It refuses a database that holds data it
 did not generate (unless --force), and records each run as an audit event
@@ -979,8 +980,7 @@ class Writer:
         self._api_keys()
         counts["pool accounts"] = self._pool()
         counts["pool tags"] = self._tags()
-        counts["lease requests"] = self._requests()
-        counts["request notes"] = self._notes()
+        counts["lease requests"], counts["request notes"] = self._requests_and_notes()
         counts["leases"] = self._leases()
         counts["ledger entries"] = self._ledger()
         self._rollups()
@@ -1189,45 +1189,14 @@ class Writer:
 
     # -- requests and notes
 
-    def _requests(self) -> int:
-        gen, rng = self.gen, self.rng
-
-        def rows() -> Iterator[tuple[Any, ...]]:
-            for r in gen.requests:
-                org = gen.orgs[r.org]
-                project = gen.projects[r.project]
-                api_key = org.api_keys[0] if org.api_keys else None
-                vertical = r.vertical
-                audience = rng.choice(AUDIENCES).format(v=vertical.lower())
-                target = (
-                    f"@{org.name.split()[0].lower()}_{r.key[-4:].lower()}"
-                    if rng.random() < 0.5
-                    else ""
-                )
-                note = "Please prioritise: launch next week" if rng.random() < 0.1 else ""
-                self._request_events(r, api_key)
-                yield (
-                    r.id,
-                    org.id,
-                    project.id,
-                    r.key,
-                    r.count,
-                    vertical,
-                    audience,
-                    r.language,
-                    r.geo,
-                    target,
-                    note,
-                    r.status,
-                    r.assigned,
-                    r.submitted_at,
-                    r.first_assigned_at,
-                    r.claimed_by[0] if r.claimed_by else None,
-                    r.claimed_at,
-                    r.closed_at,
-                    api_key[0] if api_key else None,
-                )
-
+    def _requests_and_notes(self) -> tuple[int, int]:
+        """Each request row carries its latest note, as request_note_add keeps it, so the
+        notes are drawn before the requests are loaded. The request rows still draw from the
+        random stream first, as they did, so a seed makes the same data as before."""
+        requests = list(self._request_rows())
+        notes = self._note_rows()
+        # The notes are in (created_at, id) order, so a request's last one is its latest.
+        latest = {r_id: (body, visibility) for _, r_id, _, body, visibility, _ in notes}
         columns = (
             "id",
             "organization_id",
@@ -1248,10 +1217,54 @@ class Writer:
             "claimed_at",
             "closed_at",
             "api_key_id",
+            "latest_note",
+            "latest_note_visibility",
         )
-        return self.loader.copy(
-            LeaseRequest, columns, rows(), total=len(gen.requests), label="lease requests"
+        rows = ((*row, *latest.get(row[0], ("", ""))) for row in requests)
+        written = self.loader.copy(
+            LeaseRequest, columns, rows, total=len(requests), label="lease requests"
         )
+        note_columns = ("id", "request_id", "author_id", "body", "visibility", "created_at")
+        return written, self.loader.copy(
+            RequestNote, note_columns, notes, total=len(notes), label="notes"
+        )
+
+    def _request_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Each request's row up to its api_key_id (see _requests_and_notes for the columns);
+        its audit events are queued as it goes."""
+        gen, rng = self.gen, self.rng
+        for r in gen.requests:
+            org = gen.orgs[r.org]
+            project = gen.projects[r.project]
+            api_key = org.api_keys[0] if org.api_keys else None
+            vertical = r.vertical
+            audience = rng.choice(AUDIENCES).format(v=vertical.lower())
+            target = (
+                f"@{org.name.split()[0].lower()}_{r.key[-4:].lower()}" if rng.random() < 0.5 else ""
+            )
+            note = "Please prioritise: launch next week" if rng.random() < 0.1 else ""
+            self._request_events(r, api_key)
+            yield (
+                r.id,
+                org.id,
+                project.id,
+                r.key,
+                r.count,
+                vertical,
+                audience,
+                r.language,
+                r.geo,
+                target,
+                note,
+                r.status,
+                r.assigned,
+                r.submitted_at,
+                r.first_assigned_at,
+                r.claimed_by[0] if r.claimed_by else None,
+                r.claimed_at,
+                r.closed_at,
+                api_key[0] if api_key else None,
+            )
 
     def _request_events(self, r: Req, api_key: tuple[int, str] | None) -> None:
         org_id = self.gen.orgs[r.org].id
@@ -1289,7 +1302,9 @@ class Writer:
                 r.closed_at,
             )
 
-    def _notes(self) -> int:
+    def _note_rows(self) -> list[tuple[Any, ...]]:
+        """The notes' rows (id, request_id, author_id, body, visibility, created_at), in
+        created_at order with ids numbered in that order."""
         gen, rng = self.gen, self.rng
         notes: list[tuple[Any, ...]] = []
         for r in gen.requests:
@@ -1314,12 +1329,10 @@ class Writer:
                 continue
             notes.append((end, r.id, r.handler[0], body, RequestNote.Visibility.PARTNER))
         notes.sort(key=lambda n: n[0])
-        rows = (
+        return [
             (number, r_id, author, body, visibility, at)
             for number, (at, r_id, author, body, visibility) in enumerate(notes, start=1)
-        )
-        columns = ("id", "request_id", "author_id", "body", "visibility", "created_at")
-        return self.loader.copy(RequestNote, columns, rows, total=len(notes), label="notes")
+        ]
 
     # -- leases and money
 
