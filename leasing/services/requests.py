@@ -192,6 +192,20 @@ def _lock_request(request: LeaseRequest) -> LeaseRequest:
     return LeaseRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
 
 
+LATEST_NOTE_FIELDS = ["latest_note", "latest_note_visibility"]
+
+
+def _note_write(
+    locked: LeaseRequest, text: str, visibility: str, *, actor: Actor, at: datetime
+) -> RequestNote:
+    """Add a note to a request whose row this transaction holds, and copy it onto the
+    request as its latest (`LATEST_NOTE_FIELDS`; the caller saves them)."""
+    locked.latest_note, locked.latest_note_visibility = text, visibility
+    return RequestNote.objects.create(
+        request=locked, author_id=actor.user_id, body=text, visibility=visibility, created_at=at
+    )
+
+
 def _lock_open_request(request: LeaseRequest) -> LeaseRequest:
     locked = _lock_request(request)
     if not locked.is_open:
@@ -286,15 +300,8 @@ def request_note_add(
         # time after the lock: the note written last is the one that sorts first by
         # (created_at, id), so it is the one the request keeps as its latest.
         locked = _lock_request(request)
-        note = RequestNote.objects.create(
-            request=locked,
-            author_id=actor.user_id,
-            body=text,
-            visibility=visibility,
-            created_at=timezone.now(),
-        )
-        locked.latest_note, locked.latest_note_visibility = text, visibility
-        locked.save(update_fields=["latest_note", "latest_note_visibility"])
+        note = _note_write(locked, text, visibility, actor=actor, at=timezone.now())
+        locked.save(update_fields=LATEST_NOTE_FIELDS)
     return note
 
 
@@ -331,16 +338,8 @@ def lease_request_close(
         locked.status = outcome
         locked.closed_at = now
         # The closing note is the request's latest: taken under the lock, like any note.
-        locked.latest_note = text
-        locked.latest_note_visibility = RequestNote.Visibility.PARTNER
-        locked.save(update_fields=["status", "closed_at", "latest_note", "latest_note_visibility"])
-        RequestNote.objects.create(
-            request=locked,
-            author_id=actor.user_id,
-            body=text,
-            visibility=RequestNote.Visibility.PARTNER,
-            created_at=now,
-        )
+        _note_write(locked, text, RequestNote.Visibility.PARTNER, actor=actor, at=now)
+        locked.save(update_fields=["status", "closed_at", *LATEST_NOTE_FIELDS])
         audit_record(
             actor=actor,
             action=f"request.close_{outcome}",
