@@ -29,6 +29,7 @@ from leasing.templatetags.desk import (
     age_level,
     fill_class,
     first_line,
+    staff_name,
     url_maker,
 )
 
@@ -67,11 +68,11 @@ class QueueRow:
 
 
 def _claimer(row: dict[str, Any]) -> str:
-    """The claimer's name as `display_name` gives it: full name, else username."""
     if not row["claimed_by_id"]:
         return ""
-    full = f"{row['claimed_by__first_name']} {row['claimed_by__last_name']}".strip()
-    return full or row["claimed_by__username"]
+    return staff_name(
+        row["claimed_by__first_name"], row["claimed_by__last_name"], row["claimed_by__username"]
+    )
 
 
 def queue_rows_shown(

@@ -109,7 +109,12 @@ def role_label(user: AbstractUser | AnonymousUser) -> str:
 def display_name(user: AbstractUser | AnonymousUser | None) -> str:
     if user is None or not user.is_authenticated or not isinstance(user, AbstractUser):
         return ""
-    return user.get_full_name() or user.get_username()
+    return staff_name(user.first_name, user.last_name, user.get_username())
+
+
+def staff_name(first_name: str, last_name: str, username: str) -> str:
+    """A staff member as pages show them: the full name, else the username."""
+    return f"{first_name} {last_name}".strip() or username
 
 
 @register.filter
