@@ -69,8 +69,12 @@ class Project(models.Model):
     id = models.CharField(
         primary_key=True, max_length=ids.ID_MAX_LENGTH, default=ids.new_project_id
     )
+    # No index of its own: project_name_per_org starts with it.
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="projects"
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="projects",
+        db_index=False,
     )
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -244,10 +248,17 @@ class LeaseRequest(models.Model):
     id = models.CharField(
         primary_key=True, max_length=ids.ID_MAX_LENGTH, default=ids.new_lease_request_id
     )
+    # No index of its own: request_by_organization starts with it.
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="lease_requests"
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="lease_requests",
+        db_index=False,
     )
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="lease_requests")
+    # No index of its own: request_project_newest starts with it.
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="lease_requests", db_index=False
+    )
     # The id the partner sees: their own requestId, or our lreq_ id when they sent none.
     request_key = models.CharField(max_length=64)
     count = models.PositiveSmallIntegerField()
@@ -386,7 +397,10 @@ class RequestNote(models.Model):
         INTERNAL = "internal", "Internal"
         PARTNER = "partner", "Partner-visible"
 
-    request = models.ForeignKey(LeaseRequest, on_delete=models.CASCADE, related_name="notes")
+    # No index of its own: note_by_request starts with it.
+    request = models.ForeignKey(
+        LeaseRequest, on_delete=models.CASCADE, related_name="notes", db_index=False
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -422,7 +436,10 @@ class Lease(models.Model):
 
     account = models.ForeignKey(PoolAccount, on_delete=models.PROTECT, related_name="leases")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="leases")
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="leases")
+    # No index of its own: lease_project_list starts with it.
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="leases", db_index=False
+    )
     request = models.ForeignKey(
         LeaseRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="leases"
     )
@@ -515,8 +532,12 @@ class LedgerEntry(models.Model):
         ADJUSTMENT = "adjustment", "Adjustment"
         REFUND = "refund", "Refund"
 
+    # No index of its own: ledger_org_time starts with it.
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="ledger_entries"
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        db_index=False,
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount_cents = models.BigIntegerField()
@@ -606,8 +627,12 @@ class LedgerMonth(models.Model):
     transaction, and the invariants check the rollup against the ledger.
     """
 
+    # No index of its own: ledger_month_unique starts with it.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="ledger_months"
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="ledger_months",
+        db_index=False,
     )
     month = models.DateField()  # the first day of the month
     charges = models.PositiveIntegerField(default=0)
@@ -656,8 +681,12 @@ class RenewalDayTotals(models.Model):
     check the rollup against the leases. A row that drops to zero is deleted.
     """
 
+    # No index of its own: renewal_day_unique starts with it.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="renewal_days"
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="renewal_days",
+        db_index=False,
     )
     day = models.DateField()
     leases = models.PositiveIntegerField(default=0)
@@ -730,8 +759,14 @@ class AuditEvent(models.Model):
         SYSTEM = "system", "System"
 
     actor_type = models.CharField(max_length=16, choices=ActorType.choices)
+    # No index of its own: audit_actor starts with it.
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     actor_api_key = models.ForeignKey(
         ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -740,8 +775,14 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=32)
     object_id = models.CharField(max_length=64)
+    # No index of its own: audit_org starts with it.
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
@@ -773,7 +814,10 @@ class IdempotencyRecord(models.Model):
         IN_PROGRESS = "in_progress", "In progress"
         COMPLETED = "completed", "Completed"
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: idempotency_key_per_org starts with it.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
     state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
@@ -796,7 +840,8 @@ class IdempotencyRecord(models.Model):
 class RateLimitWindow(models.Model):
     """Per-key, per-endpoint-class call count in one fixed one-minute window."""
 
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: rate_window_unique starts with it.
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+", db_index=False)
     endpoint_class = models.CharField(max_length=16)
     window_start = models.DateTimeField()
     count = models.PositiveIntegerField(default=0)
@@ -820,8 +865,14 @@ class ApiCallLog(models.Model):
     api_key = models.ForeignKey(
         ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # No index of its own: apicall_org_time starts with it.
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=500)
