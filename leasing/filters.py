@@ -93,6 +93,15 @@ class PartnerInput(forms.TextInput):
         # Names of the partners this form resolved, by what was typed (see PartnerField).
         self.names: dict[str, str] = {}
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> PartnerInput:
+        # Each form works on a copy of the filter's widget, and Django's copy of a widget
+        # is shallow but for its attrs: without this, every visit's names landed in one
+        # dict shared by all of them, which grew without end and showed a partner's old
+        # name for text that no longer matches it.
+        copied = super().__deepcopy__(memo)
+        copied.names = {}
+        return copied
+
     def format_value(self, value: Any) -> str | None:
         if isinstance(value, Organization):
             return value.name

@@ -111,3 +111,20 @@ def test_reports_page_opened_from_a_partner_shows_its_name(finance_client):
     body = finance_client.get("/reports/", {"partner": org.pk}).content.decode()
     assert 'value="Kaffeekult"' in body
     assert "Other 3" not in body
+
+
+def test_a_name_resolved_for_one_visit_is_not_remembered_for_the_next(ops_client, project):
+    org = project.organization
+    typed = org.name.lower()
+    first = ops_client.get(QUEUE, {"partner": typed}).content.decode()
+    assert f'value="{org.name}"' in first  # shown as the partner is written
+    org.name = "Renamed Roasters"
+    org.save(update_fields=["name"])
+
+    second = ops_client.get(QUEUE, {"partner": typed}).content.decode()
+
+    # The box shows what was typed, which no partner is called any more; not the old
+    # name that an earlier visit resolved it to.
+    assert f"no partner is called “{typed}”" in second
+    assert f'value="{typed}"' in second
+    assert f'value="{org.name}"' not in second
