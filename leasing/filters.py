@@ -671,7 +671,6 @@ AUDIT_ACTIONS = [
     ("request.close_partial", "Request closed as partial"),
     ("request.close_rejected", "Request rejected"),
     ("request.create", "Request received"),
-    ("request.note", "Note added"),
     ("request.unclaim", "Request unclaimed"),
     ("staff.create", "Staff user created"),
     ("wallet.adjustment", "Wallet adjustment"),
