@@ -69,6 +69,7 @@ from leasing.models import (  # noqa: E402
     PoolAccountTag,
     Project,
 )
+from leasing.services.totals import open_request_totals_rebuild  # noqa: E402
 
 PAGE_TARGET_MS = 50.0
 REQUEST_PAGE_TARGET_MS = 100.0
@@ -810,6 +811,9 @@ def clean_bench_writes() -> int:
         AuditEvent.objects.filter(object_type="lease_request", object_id__in=ids).delete()
         IdempotencyRecord.objects.filter(organization__api_keys__name=BENCH_KEY_NAME).delete()
         deleted = made.delete()[0]
+        # The queue's tab counts are a rollup the services keep; deleting rows behind
+        # their back would leave it counting the load's requests as open.
+        open_request_totals_rebuild()
     from leasing.services.audit import Actor
     from leasing.services.partners import api_key_revoke
 
