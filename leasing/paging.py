@@ -70,6 +70,11 @@ def page_of(
     return list(shown(rows) if shown is not None else rows)
 
 
+def first_rows(queryset: QuerySet[Any, Any], stop: int, shown: Shown | None = None) -> list[Any]:
+    """The first `stop` rows of `queryset` in one plain query (see window's `direct`)."""
+    return list((shown(queryset) if shown is not None else queryset)[:stop])
+
+
 def _field_at(model: type[Model], path: str) -> Field[Any, Any] | None:
     field: Any = None
     for part in path.split("__"):
@@ -181,17 +186,32 @@ def window(
     after: str = "",
     before: str = "",
     shown: Shown | None = None,
+    direct: bool = False,
 ) -> Window[Any]:
     """One page of `queryset`: from a cursor when the link brought one, else by offset.
-    `shown` as for page_of; a dict row must carry the list's sort keys."""
+    `shown` as for page_of; a dict row must carry the list's sort keys.
+
+    `direct` reads a page that starts at its first row (page 1, or Next from a cursor)
+    in one plain query, with what a row shows joined in, when the list is ordered by its
+    own columns only: the database walks the order's index and joins the rows it keeps,
+    and the keys-only inner query would only add work (about 2 ms on the queue). For
+    lists whose filters all have an index in the list's order."""
     keys = sort_keys(queryset)
     cursor = after or before
     values = decode(cursor, keys) if keys and cursor else None
+    own_order = direct and keys is not None and all("__" not in key.path for key in keys)
     if keys is None or values is None:
-        rows = page_of(queryset, start, start + size + 1, shown)
+        if own_order and start == 0:
+            rows = first_rows(queryset, size + 1, shown)
+        else:
+            rows = page_of(queryset, start, start + size + 1, shown)
         has_next = len(rows) > size
     elif after:
-        rows = page_of(seek(queryset, keys, values, forward=True), 0, size + 1, shown)
+        following = seek(queryset, keys, values, forward=True)
+        if own_order:
+            rows = first_rows(following, size + 1, shown)
+        else:
+            rows = page_of(following, 0, size + 1, shown)
         has_next = len(rows) > size
     else:
         # Backwards: the page that ends just before the cursor's row.

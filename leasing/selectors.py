@@ -184,6 +184,7 @@ def queue_page(*, user: AnyUser, data: QueryDict, page: int, request: Any = None
         after=data.get(AFTER, ""),
         before=data.get(BEFORE, ""),
         shown=queue_rows,
+        direct=True,
     )
     result.rows = shown.rows
     result.has_next = shown.has_next and page < QUEUE_MAX_PAGE

@@ -137,3 +137,42 @@ def test_an_empty_column_is_sought_when_the_filter_excludes_empty_rows():
     assert paging.sort_keys(renewing.filter(next_renewal_at__isnull=False)) is not None
     # Excluding the empty rows of a joined table proves nothing about this one's column.
     assert paging.sort_keys(renewing.filter(account__warmed_since__isnull=False)) is None
+
+
+def _rows_queries(captured) -> list[str]:
+    return [q["sql"] for q in captured if "leasing_organization" in q["sql"]]
+
+
+@pytest.mark.parametrize(
+    ("sort", "direct"), [("oldest", True), ("newest", True), ("count", True), ("partner", False)]
+)
+def test_a_first_page_in_the_lists_own_order_is_read_directly(
+    ops_user, queue_world, monkeypatch, sort, direct
+):
+    """Ordered by the request's own columns, page 1 and Next pages are one plain query
+    (the keys-only inner query would only add work); ordered through a join (partner),
+    the keys are found first, or every candidate row would be joined before sorting."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(selectors, "QUEUE_PAGE_SIZE", 5)
+    first = selectors.queue_page(user=ops_user, data=_query(f"sort={sort}"), page=1)
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.queue_page(
+            user=ops_user, data=_query(f"sort={sort}", after=first.next_cursor), page=2
+        )
+    [rows_sql] = _rows_queries(ctx.captured_queries)
+    assert (" IN (SELECT " not in rows_sql) is direct
+    assert first.next_cursor
+
+
+def test_a_typed_deep_page_still_finds_its_keys_first(ops_user, queue_world, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(selectors, "QUEUE_PAGE_SIZE", 5)
+    with CaptureQueriesContext(connection) as ctx:
+        page = selectors.queue_page(user=ops_user, data=_query(""), page=2)
+    [rows_sql] = _rows_queries(ctx.captured_queries)
+    assert " IN (SELECT " in rows_sql
+    assert page.rows
