@@ -14,7 +14,8 @@ WRITTEN = re.compile(r'\baction=(f?)"([a-z_]+\.[a-z_]*)(\{)?')
 
 def _written() -> tuple[set[str], set[str]]:
     """(actions written as they are, prefixes of actions written with an f-string)."""
-    exact, prefixes = set(), set()
+    exact: set[str] = set()
+    prefixes: set[str] = set()
     for path in LEASING.rglob("*.py"):
         if "migrations" in path.parts or path.name == "filters.py":
             continue
