@@ -58,6 +58,7 @@ from django.urls import NoReverseMatch, reverse  # noqa: E402
 
 from leasing.management.commands.generate_scale_data import MARKER_ACTION  # noqa: E402
 from leasing.models import (  # noqa: E402
+    ApiCallLog,
     ApiKey,
     AuditEvent,
     IdempotencyRecord,
@@ -798,7 +799,7 @@ def bench_keys(count: int) -> list[tuple[Project, str]]:
 
 
 def clean_bench_writes() -> int:
-    """Remove what the request-a-lease load made, so the dataset stays the generated one.
+    """Remove what the API loads made, so the dataset stays the generated one.
 
     The audit log is append-only (a trigger refuses deletes); this transaction says on
     purpose that it removes the benchmark's own synthetic requests.
@@ -810,6 +811,9 @@ def clean_bench_writes() -> int:
         ids = list(made.values_list("pk", flat=True))
         AuditEvent.objects.filter(object_type="lease_request", object_id__in=ids).delete()
         IdempotencyRecord.objects.filter(organization__api_keys__name=BENCH_KEY_NAME).delete()
+        # The load's calls would be every partner's latest calls, the next run's partner
+        # pages would read past them, and the log would grow with every run.
+        ApiCallLog.objects.filter(api_key__name=BENCH_KEY_NAME).delete()
         deleted = made.delete()[0]
         # The queue's tab counts are a rollup the services keep; deleting rows behind
         # their back would leave it counting the load's requests as open.
