@@ -195,7 +195,9 @@ def window(
     in one plain query, with what a row shows joined in, when the list is ordered by its
     own columns only: the database walks the order's index and joins the rows it keeps,
     and the keys-only inner query would only add work (about 2 ms on the queue). For
-    lists whose filters all have an index in the list's order."""
+    lists whose filters all have an index in the list's order, and whose filters and
+    rows join only to-one relations (the keys' `pk__in` is also what keeps a to-many
+    join from repeating a row)."""
     keys = sort_keys(queryset)
     cursor = after or before
     values = decode(cursor, keys) if keys and cursor else None
