@@ -46,9 +46,6 @@ def url_maker(name: str) -> Callable[[str], str]:
     return lambda pk: f"{head}{quote(str(pk), safe='')}{tail}"
 
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
 @register.filter
 def day(value: date | datetime | None) -> str:
     """Nov 5, 2026: what {{ value|date:"M j, Y" }} says in English (a moment in the
@@ -59,7 +56,7 @@ def day(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
-    return f"{_MONTHS[value.month - 1]} {value.day}, {value.year}"
+    return f"{value:%b} {value.day}, {value.year}"
 
 
 @register.filter
