@@ -8,7 +8,7 @@
   every insert and update, and planning time on every query of their tables (the queue's
   page of rows was planned in 1.1 ms with them and 0.7 ms without).
 
-tests/test_indexes.py keeps both rules for new fields.
+tests/perf/test_indexes.py keeps both rules for new fields.
 """
 
 import django.db.models.deletion
