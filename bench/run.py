@@ -167,15 +167,27 @@ def measure(
     target_ms: float = PAGE_TARGET_MS,
     repeat: int,
     budget_s: float = 20.0,
+    beside: tuple[Client, str, str] | None = None,
 ) -> PageResult:
+    """The page's server time over `repeat` warm requests, and its queries.
+
+    `beside` (a client, a page and its name) is requested after each timed request of
+    this page and its median kept as `versus_ms`. Pages measured minutes apart on a
+    shared machine drift apart by 10 to 40 %; timed alternately, both see the machine in
+    the same state, so their ratio is the pages' own."""
     result = PageResult(group=group, name=name, url=url, target_ms=target_ms)
     for _ in range(2):  # warm: templates, plans, caches
         timed_get(client, url)
+        if beside is not None:
+            timed_get(beside[0], beside[1])
     samples: list[float] = []
+    others: list[float] = []
     started = time.perf_counter()
     while len(samples) < repeat:
         elapsed, result.status = timed_get(client, url)
         samples.append(elapsed)
+        if beside is not None:
+            others.append(timed_get(beside[0], beside[1])[0])
         if time.perf_counter() - started > budget_s and len(samples) >= 5:
             break
     with CaptureQueriesContext(connection) as queries:
@@ -189,33 +201,13 @@ def measure(
         f"{result.queries:3d} q  {result.status}",
         flush=True,
     )
+    if beside is not None:
+        result.versus_ms = statistics.median(others)
+        print(
+            f"    alternately with {beside[2]}: {result.versus_ms:.1f} ms ({len(others)} of each)",
+            flush=True,
+        )
     return result
-
-
-def paired(
-    admin: Client,
-    admin_url: str,
-    ops: Client,
-    dashboard_url: str,
-    repeat: int,
-    budget_s: float = 20.0,
-) -> tuple[list[float], list[float]]:
-    """Server times of an admin page and a dashboard page requested in turn, one of each
-    at a time. Pages measured minutes apart on a shared machine drift apart by 10 to
-    40 %; timed alternately, both see the machine in the same state, so their ratio is
-    the pages' own."""
-    for _ in range(2):  # warm
-        timed_get(admin, admin_url)
-        timed_get(ops, dashboard_url)
-    admin_ms: list[float] = []
-    dashboard_ms: list[float] = []
-    started = time.perf_counter()
-    while len(admin_ms) < repeat:
-        admin_ms.append(timed_get(admin, admin_url)[0])
-        dashboard_ms.append(timed_get(ops, dashboard_url)[0])
-        if time.perf_counter() - started > budget_s and len(admin_ms) >= 5:
-            break
-    return admin_ms, dashboard_ms
 
 
 def url_for(name: str, *args: Any) -> str | None:
@@ -537,19 +529,17 @@ def admin_pages(report: Report, fx: Fixtures, repeat: int) -> None:
     ops.force_login(User.objects.get(username=fx.ops_username))
     dashboard_urls = {f"{r.group}: {r.name}": r.url for r in report.pages}
     for name, url, versus in cases:
-        result = measure(client, "admin", name, url, target_ms=math.inf, repeat=min(repeat, 10))
+        paired = versus in dashboard_urls
+        result = measure(
+            client,
+            "admin",
+            name,
+            url,
+            target_ms=math.inf,
+            repeat=repeat if paired else min(repeat, 10),
+            beside=(ops, dashboard_urls[versus], versus) if paired else None,
+        )
         result.admin_of = versus
-        if versus in dashboard_urls:
-            admin_ms, dashboard_ms = paired(client, url, ops, dashboard_urls[versus], repeat)
-            result.median_ms = statistics.median(admin_ms)
-            result.p95_ms = percentile(admin_ms, 0.95)
-            result.samples = len(admin_ms)
-            result.versus_ms = statistics.median(dashboard_ms)
-            print(
-                f"    alternately with {versus}: {result.median_ms:.1f} ms against "
-                f"{result.versus_ms:.1f} ms ({len(admin_ms)} of each)",
-                flush=True,
-            )
         report.admin.append(result)
     report.floor.append(
         measure(
