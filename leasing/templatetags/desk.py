@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote
 
 from django import template
 from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
@@ -26,6 +29,19 @@ AGE_RED = timedelta(hours=48)
 _URL_PLACEHOLDER = "URLPLACEHOLDER"
 
 
+@lru_cache(maxsize=128)
+def _page_url(name: str, script_prefix: str) -> str:
+    return reverse(name)
+
+
+@register.simple_tag
+def page_url(name: str) -> str:
+    """{% page_url "ops:queue" %}: what {% url "ops:queue" %} gives for a page without
+    arguments, looked up once per process. Every page's header links nine pages, and
+    each {% url %} walks the resolver again (0.4 ms of an empty page, 0.8 of the queue)."""
+    return _page_url(name, get_script_prefix())
+
+
 @lru_cache(maxsize=64)
 def _url_around(name: str, script_prefix: str) -> tuple[str, str]:
     """The URL of `name` before and after its one argument, under `script_prefix`."""
@@ -38,6 +54,14 @@ def url_of(pk: str, name: str) -> str:
     """{{ org.pk|url_of:"ops:partner" }}: the page `name` of one object, as {% url %}
     gives it, for pages that link hundreds of rows (each {% url %} walks the resolver)."""
     return url_maker(name)(pk)
+
+
+@receiver(setting_changed)
+def _forget_urls(*, setting: str, **kwargs: Any) -> None:
+    """Tests that swap the URLconf get its URLs, not the ones looked up before."""
+    if setting == "ROOT_URLCONF":
+        _page_url.cache_clear()
+        _url_around.cache_clear()
 
 
 def url_maker(name: str) -> Callable[[str], str]:
