@@ -160,6 +160,12 @@ elif env_bool("DB_POOL", False):
         "max_size": env_int("DB_POOL_MAX", 10, minimum=1),
     }
 DATABASES = {"default": _db}
+# Every dashboard page reads the user's permissions with one query that PostgreSQL took
+# longer to plan than to answer; it is prepared once per connection (leasing/auth.py). Turn
+# it off behind a pooler in transaction mode (PgBouncer), where a prepared statement does
+# not follow the session from one transaction to the next.
+_prepare = env_bool("DB_PREPARED_STATEMENTS", True)
+DB_PREPARED_STATEMENTS = _prepare and _db["ENGINE"] == "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -80,3 +80,29 @@ def test_csrf_origins_need_a_scheme():
 def test_defaults_load_cleanly():
     result = _load_settings()
     assert result.returncode == 0, result.stderr
+
+
+def _prepared_statements(**env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG"}}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import leasing.settings as s; print(s.DB_PREPARED_STATEMENTS)"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+
+
+def test_prepared_statements_are_for_postgres_unless_turned_off():
+    postgres = "postgres://root@127.0.0.1:5432/unused"
+    assert _prepared_statements(DATABASE_URL=postgres) == "True"
+    assert _prepared_statements(DATABASE_URL=postgres, DB_PREPARED_STATEMENTS="false") == "False"
+    assert _prepared_statements() == "False"  # SQLite
+
+
+def test_a_bad_prepared_statements_value_is_refused_even_on_sqlite():
+    result = _load_settings(DB_PREPARED_STATEMENTS="sometimes")
+    assert result.returncode != 0
+    assert "DB_PREPARED_STATEMENTS must be one of" in result.stderr
