@@ -80,6 +80,10 @@ def queue_rows_shown(
 ) -> list[QueueRow]:
     shown = []
     request_url, claim_url = url_maker("ops:request"), url_maker("ops:request-claim")
+    # Worked out once for the page: a status's label is translated text, and every row's
+    # age is measured from the same moment.
+    labels = {status: str(label) for status, label in STATUS_LABELS.items()}
+    now = timezone.now()
     for r in rows:
         pk, status, submitted = r["id"], r["status"], r["submitted_at"]
         is_open = status in OPEN
@@ -93,7 +97,7 @@ def queue_rows_shown(
                 claim_url=claim_url(pk),
                 is_open=is_open,
                 status=status,
-                status_label=str(STATUS_LABELS.get(status, status)),
+                status_label=labels.get(status, status),
                 partner=r["organization__name"],
                 project=r["project__name"],
                 vertical=r["vertical"],
@@ -101,8 +105,8 @@ def queue_rows_shown(
                 assigned=assigned,
                 count=count,
                 fill=fill_class(assigned, count),
-                age=age(submitted),
-                age_level=age_level(submitted),
+                age=age(submitted, now=now),
+                age_level=age_level(submitted, now=now),
                 submitted=f"{submitted.astimezone(UTC):%Y-%m-%d %H:%M}",
                 claimed_by=_claimer(r),
                 note=note,
