@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
-from weakref import WeakSet
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import CharField, Model, Value
-from psycopg.sql import Literal
+from django.db.models import CharField, Model, QuerySet, Value
+
+from leasing.db import fetch_prepared, orm_statement, prepared_statements
 
 # Set on the user object by the permission check: the names of the user's groups.
 GROUP_NAMES = "_group_names_cache"
@@ -25,6 +24,19 @@ class PermissionBackend(ModelBackend):
     three queries. This reads all three in one; the permissions and their per-request
     cache (`_perm_cache`) are Django's, and the group names are kept beside them for
     `leasing.services.staff.staff_role`."""
+
+    def get_user(self, user_id: Any) -> Any:
+        """The signed-in user, as ModelBackend finds them (an inactive user is no one),
+        read with a prepared statement where there are (leasing/db.py)."""
+        if not prepared_statements():
+            return super().get_user(user_id)
+        model = get_user_model()
+        sql, names = _user_statement(model)
+        rows = fetch_prepared(USER_STATEMENT, sql, [model._meta.pk.to_python(user_id)])
+        if not rows:
+            return None
+        user = model.from_db(connection.alias, names, rows[0])
+        return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj: Any, obj: Model | None = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
@@ -49,55 +61,38 @@ class PermissionBackend(ModelBackend):
 # A user id no one has: the query is built for it once, then run for the real one.
 _ANY_USER = -7_351_982
 
-
-# The name the query is prepared under, and the psycopg connections that hold it: a
-# prepared statement lives as long as its connection, whatever becomes of the transaction
-# that prepared it.
-PREPARED_NAME = "lease_desk_permissions"
-_prepared_on: WeakSet[Any] = WeakSet()
+PERMISSIONS_STATEMENT = "lease_desk_permissions"
+USER_STATEMENT = "lease_desk_user"
 
 
 def _groups_and_permissions(user_id: int) -> list[tuple[str | None, str | None, str | None]]:
     """(group name or "", app label, codename) rows: each of the user's groups with each
     of its permissions (a group without any comes once, with NULLs), then the user's own
-    permissions.
-
-    On PostgreSQL (unless DB_PREPARED_STATEMENTS is off) the query is prepared once per
-    connection and then only executed: PostgreSQL took longer to plan its joins than to
-    answer it, and a prepared statement keeps its plan (0.7 ms less on every page, measured
-    on the scale data). Preparing belongs to the connection, like its time zone, so it goes
-    to psycopg directly and is not one of a page's queries.
-    """
+    permissions. A prepared statement where there are (leasing/db.py): PostgreSQL took
+    longer to plan its joins than to answer (0.7 ms of every page)."""
+    if prepared_statements():
+        return fetch_prepared(PERMISSIONS_STATEMENT, _permissions_statement(), [user_id])
     sql, params = _groups_and_permissions_sql(connection.vendor)
     with connection.cursor() as cursor:
-        if settings.DB_PREPARED_STATEMENTS and connection.vendor == "postgresql":
-            held = connection.connection
-            if held not in _prepared_on:
-                held.execute(f"PREPARE {PREPARED_NAME} AS {_numbered(sql, params)}")
-                _prepared_on.add(held)
-            cursor.execute(f"EXECUTE {PREPARED_NAME} (%s)", [user_id])
-        else:
-            cursor.execute(sql, [user_id if param == _ANY_USER else param for param in params])
+        cursor.execute(sql, [user_id if param == _ANY_USER else param for param in params])
         rows: list[tuple[str | None, str | None, str | None]] = cursor.fetchall()
     return rows
 
 
-def _numbered(sql: str, params: tuple[Any, ...]) -> str:
-    """The query with the user's id as $1 and its other parameters written in."""
-    pieces = sql.split("%s")
-    if "%%" in sql or len(pieces) != len(params) + 1:
-        raise ImproperlyConfigured(f"the permission query's placeholders changed: {sql}")
-    written = [pieces[0]]
-    for param, piece in zip(params, pieces[1:], strict=True):
-        literal = "$1" if param == _ANY_USER else Literal(param).as_string(connection.connection)
-        written += [literal, piece]
-    return "".join(written)
-
-
 @lru_cache(maxsize=2)
-def _groups_and_permissions_sql(vendor: str) -> tuple[str, tuple[Any, ...]]:
-    """The query's SQL for the database `vendor`, built by the ORM once: building and
-    compiling the union took longer than running it, on every page."""
+def _user_statement(model: Any) -> tuple[str, list[str]]:
+    """ModelBackend's query for the user (by primary key), built by the ORM once."""
+    query = model._default_manager.filter(pk=_ANY_USER)
+    return orm_statement(query, [_ANY_USER]), [f.attname for f in model._meta.concrete_fields]
+
+
+@lru_cache(maxsize=1)
+def _permissions_statement() -> str:
+    return orm_statement(_permissions_query(), [_ANY_USER])
+
+
+def _permissions_query() -> QuerySet[Any, Any]:
+    """The union, built for a user id no one has."""
     user_model = get_user_model()
     own = user_model._meta.get_field("user_permissions").related_query_name()
     member = user_model._meta.get_field("groups").related_query_name()
@@ -107,7 +102,14 @@ def _groups_and_permissions_sql(vendor: str) -> tuple[str, tuple[Any, ...]]:
     held = Permission.objects.filter(**{own: _ANY_USER}).values_list(
         Value("", output_field=CharField()), "content_type__app_label", "codename"
     )
-    sql, params = in_groups.order_by().union(held.order_by(), all=True).query.sql_with_params()
+    return in_groups.order_by().union(held.order_by(), all=True)
+
+
+@lru_cache(maxsize=2)
+def _groups_and_permissions_sql(vendor: str) -> tuple[str, tuple[Any, ...]]:
+    """The query's SQL for the database `vendor`, built by the ORM once: building and
+    compiling the union took longer than running it, on every page."""
+    sql, params = _permissions_query().query.sql_with_params()
     if list(params).count(_ANY_USER) != 2:
         raise ImproperlyConfigured(f"the permission query's parameters changed: {params!r}")
     return sql, tuple(params)

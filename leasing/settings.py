@@ -160,10 +160,10 @@ elif env_bool("DB_POOL", False):
         "max_size": env_int("DB_POOL_MAX", 10, minimum=1),
     }
 DATABASES = {"default": _db}
-# Every dashboard page reads the user's permissions with one query that PostgreSQL took
-# longer to plan than to answer; it is prepared once per connection (leasing/auth.py). Turn
-# it off behind a pooler in transaction mode (PgBouncer), where a prepared statement does
-# not follow the session from one transaction to the next.
+# Every dashboard page reads its session, the user and the user's permissions before
+# anything else; on PostgreSQL those three queries are prepared once per connection
+# (leasing/db.py). Turn it off behind a pooler in transaction mode (PgBouncer), where a
+# prepared statement does not follow the session from one transaction to the next.
 _prepare = env_bool("DB_PREPARED_STATEMENTS", True)
 DB_PREPARED_STATEMENTS = _prepare and _db["ENGINE"] == "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -245,6 +245,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024,
 
 # Money: the default monthly price of one leased account, in cents.
 DEFAULT_MONTHLY_PRICE_CENTS = 15000
+
+# Django's database sessions, read with a prepared statement on PostgreSQL (leasing/db.py).
+SESSION_ENGINE = "leasing.sessions"
 
 # Security defaults: on in production, overridable for a TLS-terminating proxy setup.
 SESSION_COOKIE_HTTPONLY = True

@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
 
 from leasing import roles
-from leasing.auth import GROUP_NAMES, PREPARED_NAME, PermissionBackend
+from leasing.auth import GROUP_NAMES, PermissionBackend
 from leasing.services.staff import staff_role
 from tests import factories
 
@@ -66,62 +63,3 @@ def test_inactive_users_have_no_permissions(db, ops_user):
     ops_user.save()
     assert PermissionBackend().get_all_permissions(_fresh(ops_user)) == set()
     assert not _fresh(ops_user).has_perm("leasing.view_dashboard")
-
-
-# --- PostgreSQL: the query is prepared once per connection -----------------------------
-
-
-def _prepared_here() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [PREPARED_NAME])
-        return cursor.fetchone() is not None
-
-
-def _permissions_sql(user: Any) -> tuple[set[str], list[str]]:
-    with CaptureQueriesContext(connection) as queries:
-        perms = PermissionBackend().get_all_permissions(_fresh(user))
-    return perms, [q["sql"] for q in queries.captured_queries[1:]]  # after _fresh's SELECT
-
-
-@pytest.mark.postgres
-def test_prepared_once_then_executed(db, ops_user, support_user):
-    assert settings.DB_PREPARED_STATEMENTS
-    perms, ran = _permissions_sql(ops_user)
-    assert _prepared_here()
-    assert ran == [f"EXECUTE {PREPARED_NAME} ({ops_user.pk})"]
-    assert perms == ModelBackend().get_all_permissions(_fresh(ops_user))
-    # Another user, the same statement: no second PREPARE (it would fail: the name exists).
-    perms, ran = _permissions_sql(support_user)
-    assert ran == [f"EXECUTE {PREPARED_NAME} ({support_user.pk})"]
-    assert perms == ModelBackend().get_all_permissions(_fresh(support_user))
-
-
-@pytest.mark.postgres
-def test_a_new_connection_prepares_it_again_and_a_rollback_keeps_it(transactional_db):
-    factories.restore_role_groups()
-    user = factories.make_staff(roles.OPS, "prep_ops")
-    connection.close()
-    assert not _prepared_here()  # a new connection holds nothing
-
-    def check_and_undo() -> None:
-        with transaction.atomic():
-            assert "leasing.triage_request" in PermissionBackend().get_all_permissions(_fresh(user))
-            raise RuntimeError("undo the transaction that prepared it")
-
-    with pytest.raises(RuntimeError):
-        check_and_undo()
-    assert _prepared_here()
-    assert "leasing.triage_request" in PermissionBackend().get_all_permissions(_fresh(user))
-
-
-@pytest.mark.postgres
-def test_turned_off_it_runs_the_plain_query(transactional_db, settings):
-    settings.DB_PREPARED_STATEMENTS = False
-    factories.restore_role_groups()
-    user = factories.make_staff(roles.FINANCE, "plain_finance")
-    connection.close()
-    perms, ran = _permissions_sql(user)
-    assert perms == ModelBackend().get_all_permissions(_fresh(user))
-    assert len(ran) == 1
-    assert ran[0].startswith("(SELECT")
-    assert not _prepared_here()
