@@ -42,7 +42,8 @@ def fetch_prepared(name: str, sql: str, args: Sequence[Any]) -> list[tuple[Any, 
         if name not in names:
             held.execute(f"PREPARE {name} AS {sql}")
             names.add(name)
-        cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(args))})", list(args))
+        listed = f" ({', '.join(['%s'] * len(args))})" if args else ""
+        cursor.execute(f"EXECUTE {name}{listed}", list(args))
         rows: list[tuple[Any, ...]] = cursor.fetchall()
     return rows
 

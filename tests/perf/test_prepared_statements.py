@@ -12,12 +12,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.backends.db import SessionStore as DjangosSessionStore
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leasing import roles
 from leasing.auth import PERMISSIONS_STATEMENT, USER_STATEMENT, PermissionBackend
+from leasing.db import fetch_prepared, orm_statement
 from leasing.sessions import STATEMENT as SESSION_STATEMENT
 from leasing.sessions import SessionStore
 from tests import factories
@@ -138,3 +140,22 @@ def test_turned_off_django_runs_its_own_queries(settings):
     assert perms == ModelBackend().get_all_permissions(get_user_model().objects.get(pk=user.pk))
     assert [sql.split()[0] for sql in ran + ran_too] == ["SELECT", "(SELECT"]
     assert held_here() == set()
+
+
+def test_orm_statement_numbers_what_each_run_passes_and_writes_in_the_rest(db):
+    from django.contrib.auth.models import Group
+
+    query = Group.objects.filter(name="stand-in", id__gt=-5).exclude(name="it's fixed")
+    sql = orm_statement(query, ["stand-in", -5])
+    assert "= $1" in sql
+    assert "> $2" in sql
+    assert "'it''s fixed'" in sql
+    with pytest.raises(ImproperlyConfigured, match="not all parameters"):
+        orm_statement(query, ["not in the query"])
+
+
+def test_fetch_prepared_with_and_without_arguments(db):
+    assert fetch_prepared("lease_desk_test_none", "SELECT 40 + 2", []) == [(42,)]
+    assert fetch_prepared("lease_desk_test_two", "SELECT $1::int * $2::int", [6, 7]) == [(42,)]
+    assert fetch_prepared("lease_desk_test_two", "SELECT $1::int * $2::int", [3, 5]) == [(15,)]
+    assert {"lease_desk_test_none", "lease_desk_test_two"} <= held_here()
