@@ -39,7 +39,7 @@ format: venv
 	$(BIN)/ruff format .
 
 typecheck: venv
-	$(BIN)/mypy leasing tests
+	$(BIN)/mypy leasing tests bench
 
 check: lint typecheck test
 

@@ -771,7 +771,7 @@ def bench_keys(count: int) -> list[tuple[Project, str]]:
         .select_related("organization")
         .order_by("-active")[:count]
     )
-    out = []
+    out: list[tuple[Project, str]] = []
     seen: set[str] = set()
     for project in projects:
         if project.organization_id in seen:
@@ -1347,10 +1347,10 @@ def main() -> None:
             api=saved["report"]["api"],
             notes=saved["report"]["notes"],
         )
-        info = saved["info"]
-        info["run_at"] = datetime.fromisoformat(info["run_at"])
-        info["analysis"] = analysis.read_text() if analysis.exists() else ""
-        write(report, info, Path(args.output), saved["command"])
+        saved_info: dict[str, Any] = saved["info"]
+        saved_info["run_at"] = datetime.fromisoformat(saved_info["run_at"])
+        saved_info["analysis"] = analysis.read_text() if analysis.exists() else ""
+        write(report, saved_info, Path(args.output), saved["command"])
         return
     if connection.vendor != "postgresql":
         sys.exit("bench/run.py measures PostgreSQL: set DATABASE_URL to the scale database.")
