@@ -12,7 +12,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import CharField, Model, QuerySet, Value
 
-from leasing.db import fetch_prepared, orm_statement, prepared_statements
+from leasing.db import (
+    ModelStatement,
+    fetch_prepared,
+    model_statement,
+    orm_statement,
+    prepared_statements,
+)
 
 # Set on the user object by the permission check: the names of the user's groups.
 GROUP_NAMES = "_group_names_cache"
@@ -31,11 +37,10 @@ class PermissionBackend(ModelBackend):
         if not prepared_statements():
             return super().get_user(user_id)
         model = get_user_model()
-        sql, names = _user_statement(model)
-        rows = fetch_prepared(USER_STATEMENT, sql, [model._meta.pk.to_python(user_id)])
-        if not rows:
+        found = _user_statement(model).instances([model._meta.pk.to_python(user_id)])
+        if not found:
             return None
-        user = model.from_db(connection.alias, names, rows[0])
+        user = found[0]
         return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj: Any, obj: Model | None = None) -> set[str]:
@@ -80,10 +85,9 @@ def _groups_and_permissions(user_id: int) -> list[tuple[str | None, str | None, 
 
 
 @lru_cache(maxsize=2)
-def _user_statement(model: Any) -> tuple[str, list[str]]:
+def _user_statement(model: Any) -> ModelStatement:
     """ModelBackend's query for the user (by primary key), built by the ORM once."""
-    query = model._default_manager.filter(pk=_ANY_USER)
-    return orm_statement(query, [_ANY_USER]), [f.attname for f in model._meta.concrete_fields]
+    return model_statement(USER_STATEMENT, model._default_manager.filter(pk=_ANY_USER), [_ANY_USER])
 
 
 @lru_cache(maxsize=1)

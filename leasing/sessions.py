@@ -7,10 +7,9 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.sessions.backends import db
-from django.db import connection
 from django.utils import timezone
 
-from leasing.db import fetch_prepared, orm_statement, prepared_statements
+from leasing.db import ModelStatement, model_statement, prepared_statements
 
 STATEMENT = "lease_desk_session"
 
@@ -22,13 +21,11 @@ class SessionStore(db.SessionStore):
     def _get_session_from_db(self) -> Any:
         if not prepared_statements():
             return super()._get_session_from_db()  # type: ignore[misc]
-        model = self.model
-        sql, names = _statement(model)
-        rows = fetch_prepared(STATEMENT, sql, [self.session_key, timezone.now()])
-        if not rows:
+        found = _statement(self.model).instances([self.session_key, timezone.now()])
+        if not found:
             self._session_key = None
             return None
-        return model.from_db(connection.alias, names, rows[0])
+        return found[0]
 
 
 # Stand-ins the statement is built with; each execution passes the real key and time.
@@ -37,9 +34,7 @@ _ANY_TIME = datetime(1901, 1, 1, tzinfo=UTC)
 
 
 @lru_cache(maxsize=2)
-def _statement(model: Any) -> tuple[str, list[str]]:
+def _statement(model: Any) -> ModelStatement:
     """Django's own query for the session (by key, not expired), built by the ORM once."""
     query = model.objects.filter(session_key=_ANY_KEY, expire_date__gt=_ANY_TIME)
-    return orm_statement(query, [_ANY_KEY, _ANY_TIME]), [
-        f.attname for f in model._meta.concrete_fields
-    ]
+    return model_statement(STATEMENT, query, [_ANY_KEY, _ANY_TIME])
