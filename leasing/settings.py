@@ -161,9 +161,10 @@ elif env_bool("DB_POOL", False):
     }
 DATABASES = {"default": _db}
 # Every dashboard page reads its session, the user and the user's permissions before
-# anything else; on PostgreSQL those three queries are prepared once per connection
-# (leasing/db.py). Turn it off behind a pooler in transaction mode (PgBouncer), where a
-# prepared statement does not follow the session from one transaction to the next.
+# anything else, and every API call its key, budget and call log row; on PostgreSQL those
+# queries are prepared once per connection (leasing/db.py). Turn it off behind a pooler
+# in transaction mode (PgBouncer), where a prepared statement does not follow the
+# session from one transaction to the next.
 _prepare = env_bool("DB_PREPARED_STATEMENTS", True)
 DB_PREPARED_STATEMENTS = _prepare and _db["ENGINE"] == "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from django.db import connection
 from django.db.models import Field
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from leasing.api.calls import READ_LIGHT, WRITE_LIGHT, ApiCall, RateState
 from leasing.api.errors import RATE_LIMITED, ApiError
+from leasing.db import fetch_prepared, prepared_statements
 from leasing.models import ApiKey, RateLimitWindow
 
 WINDOW = timedelta(minutes=1)
@@ -55,21 +57,38 @@ def _column(name: str) -> str:
     return connection.ops.quote_name(field.column)
 
 
+RATE_STATEMENT = "lease_desk_rate_limit"
+
+
 @cache
-def _upsert_sql() -> str:
+def _upsert_sql(*, numbered: bool) -> str:
+    """The upsert with %s placeholders, or with $1..$4 for a prepared statement."""
     table = connection.ops.quote_name(RateLimitWindow._meta.db_table)
     key_col, class_col = _column("api_key"), _column("endpoint_class")
     window_col, count_col = _column("window_start"), _column("count")
+    key, endpoint_class, window, limit = ("$1", "$2", "$3", "$4") if numbered else ("%s",) * 4
     # SQLite >= 3.35 and PostgreSQL both read this; the WHERE turns an over-budget
     # increment into no row at all. Only model metadata is interpolated, never input.
     return (
         f"INSERT INTO {table} ({key_col}, {class_col}, {window_col}, {count_col}) "  # noqa: S608
-        f"VALUES (%s, %s, %s, 1) "
+        f"VALUES ({key}, {endpoint_class}, {window}, 1) "
         f"ON CONFLICT ({key_col}, {class_col}, {window_col}) "
         f"DO UPDATE SET {count_col} = {table}.{count_col} + 1 "
-        f"WHERE {table}.{count_col} < %s "
+        f"WHERE {table}.{count_col} < {limit} "
         f"RETURNING {count_col}"
     )
+
+
+def _upsert(args: list[Any]) -> int | None:
+    """The window's count after this call, or None when the budget is used up. Every API
+    call runs it, so on PostgreSQL it is a prepared statement (leasing/db.py)."""
+    if prepared_statements():
+        rows = fetch_prepared(RATE_STATEMENT, _upsert_sql(numbered=True), args)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_upsert_sql(numbered=False), args)
+            rows = cursor.fetchall()
+    return int(rows[0][0]) if rows else None
 
 
 def rate_limit_consume(call: ApiCall, api_key: ApiKey) -> None:
@@ -78,11 +97,9 @@ def rate_limit_consume(call: ApiCall, api_key: ApiKey) -> None:
     now = clock()
     limit = limit_for(api_key.tier, call.endpoint_class)
     start = connection.ops.adapt_datetimefield_value(window_start(now))
-    with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(), [api_key.pk, call.endpoint_class, start, limit])
-        row = cursor.fetchone()
+    count = _upsert([api_key.pk, call.endpoint_class, start, limit])
     reset = _reset_seconds(now)
-    if row is None:
+    if count is None:
         call.rate = RateState(limit=limit, remaining=0, reset_seconds=reset)
         raise ApiError(
             429,
@@ -92,7 +109,7 @@ def rate_limit_consume(call: ApiCall, api_key: ApiKey) -> None:
             details={"endpointClass": call.endpoint_class, "limit": limit},
             headers={"Retry-After": str(reset)},
         )
-    call.rate = RateState(limit=limit, remaining=max(0, limit - int(row[0])), reset_seconds=reset)
+    call.rate = RateState(limit=limit, remaining=max(0, limit - count), reset_seconds=reset)
 
 
 def rate_state_uncounted(endpoint_class: str) -> RateState:

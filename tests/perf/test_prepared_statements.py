@@ -1,6 +1,6 @@
-"""On PostgreSQL the session, its user and the user's permissions are read with
-statements prepared once per connection (leasing/db.py), and answer exactly as Django's
-own queries do."""
+"""On PostgreSQL the session, its user and the user's permissions, and each API call's
+key, budget and log row, are read and written with statements prepared once per
+connection (leasing/db.py), and answer exactly as Django's own queries do."""
 
 from __future__ import annotations
 
@@ -14,12 +14,19 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.backends.db import SessionStore as DjangosSessionStore
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.db.models import Count
+from django.forms.models import model_to_dict
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leasing import roles
+from leasing.api.calllog import CALL_LOG_STATEMENT
+from leasing.api.ratelimit import RATE_STATEMENT
 from leasing.auth import PERMISSIONS_STATEMENT, USER_STATEMENT, PermissionBackend
-from leasing.db import fetch_prepared, orm_statement
+from leasing.db import fetch_prepared, model_statement, orm_statement
+from leasing.models import ApiCallLog, ApiKey, RateLimitWindow
+from leasing.services.partners import KEY_STATEMENT, api_key_authenticate
 from leasing.sessions import STATEMENT as SESSION_STATEMENT
 from leasing.sessions import SessionStore
 from tests import factories
@@ -159,3 +166,69 @@ def test_fetch_prepared_with_and_without_arguments(db):
     assert fetch_prepared("lease_desk_test_two", "SELECT $1::int * $2::int", [6, 7]) == [(42,)]
     assert fetch_prepared("lease_desk_test_two", "SELECT $1::int * $2::int", [3, 5]) == [(15,)]
     assert {"lease_desk_test_none", "lease_desk_test_two"} <= held_here()
+
+
+# ----------------------------------------------------------- the partner API's statements
+
+
+def test_the_api_key_is_the_orms_with_its_scopes_a_list(db, partner):
+    issued, raw = factories.make_key(partner, scopes=["social:read"])
+    found, ran = sql_run(lambda: api_key_authenticate(raw))
+    assert ran == [f"EXECUTE {KEY_STATEMENT} ('{issued.key_id}')"]
+    assert fields_of(found) == fields_of(ApiKey.objects.get(pk=issued.pk))
+    # The JSON column goes through the field's converter: text would answer substrings.
+    assert found.scopes == ["social:read"]
+    assert not found.has_scope("social")
+    assert not found.has_scope("leased:write")
+
+
+def test_an_unknown_key_id_finds_no_key(db, partner):
+    factories.make_key(partner)
+    assert api_key_authenticate("lp_live_0123456789ABCD_" + "s" * 40) is None
+
+
+def test_a_statement_of_model_rows_refuses_other_columns(db):
+    for query in (
+        ApiKey.objects.select_related("organization"),
+        ApiKey.objects.annotate(n=Count("pk")),
+    ):
+        with pytest.raises(ImproperlyConfigured, match="select only ApiKey's own columns"):
+            model_statement("lease_desk_test_refused", query, [])
+
+
+def _one_call(api_client: Client, raw: str, project_id: str) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = api_client.get(
+            f"/v1/projects/{project_id}/leased-accounts",
+            headers={"Authorization": f"Bearer {raw}"},
+        )
+        # The test client closes the response, as a server does: the call log is written.
+        assert response.status_code == 200
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_an_api_call_runs_its_key_budget_and_log_as_prepared_statements(db, partner, project):
+    api_key, raw = factories.make_key(partner)
+    ran = _one_call(Client(), raw, project.pk)
+    executed = [sql.split()[1] for sql in ran if sql.startswith("EXECUTE")]
+    assert executed == [KEY_STATEMENT, RATE_STATEMENT, CALL_LOG_STATEMENT]
+    window = RateLimitWindow.objects.get(api_key=api_key)
+    assert window.count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_call_log_row_is_the_one_save_writes(settings):
+    partner = factories.make_org()
+    project = factories.make_project(partner)
+    _, raw = factories.make_key(partner)
+    _one_call(Client(), raw, project.pk)
+    settings.DB_PREPARED_STATEMENTS = False
+    plain = _one_call(Client(), raw, project.pk)
+    assert not any(sql.startswith("EXECUTE") for sql in plain)
+    prepared_row, saved_row = (
+        model_to_dict(row, exclude=["id", "request_id", "created_at", "duration_ms"])
+        for row in ApiCallLog.objects.order_by("id")
+    )
+    assert prepared_row == saved_row
+    assert prepared_row["status"] == 200
+    assert prepared_row["organization"] == partner.pk
