@@ -76,11 +76,24 @@ def day(value: date | datetime | None) -> str:
     current time zone, as Django's filter shows it), for tables of hundreds of dates:
     Django's filter parses its format and translates the month's name on every call,
     and on the pool list that was a sixth of the page's time. "" for no date."""
+    shown = _local(value)
+    return "" if shown is None else f"{shown:%b} {shown.day}, {shown.year}"
+
+
+@register.filter
+def month_day(value: date | datetime | None) -> str:
+    """Nov 5: what {{ value|date:"M j" }} says, as `day` does for "M j, Y"."""
+    shown = _local(value)
+    return "" if shown is None else f"{shown:%b} {shown.day}"
+
+
+def _local(value: date | datetime | None) -> date | datetime | None:
+    """The day as Django's date filter shows it: a moment in the current time zone."""
     if value is None or value == "":
-        return ""
+        return None
     if isinstance(value, datetime) and timezone.is_aware(value):
-        value = timezone.localtime(value)
-    return f"{value:%b} {value.day}, {value.year}"
+        return timezone.localtime(value)
+    return value
 
 
 @register.filter

@@ -1,4 +1,5 @@
-"""`day`: the tables' date filter says exactly what Django's `date:"M j, Y"` says."""
+"""`day` and `month_day`: the tables' date filters say exactly what Django's
+`date:"M j, Y"` and `date:"M j"` say."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from django.template import Context, Template
 from django.utils import timezone as django_timezone
 
-from leasing.templatetags.desk import day
+from leasing.templatetags.desk import day, month_day
 
 TOKYO = timezone(timedelta(hours=9), "Tokyo")
 MOMENTS = [
@@ -23,23 +24,28 @@ MOMENTS = [
 ]
 
 
-def django_says(value: object) -> str:
-    return Template('{{ value|date:"M j, Y" }}').render(Context({"value": value}))
+FILTERS = [(day, "M j, Y"), (month_day, "M j")]
 
 
+def django_says(value: object, format: str) -> str:
+    return Template(f'{{{{ value|date:"{format}" }}}}').render(Context({"value": value}))
+
+
+@pytest.mark.parametrize(("ours", "format"), FILTERS, ids=lambda f: getattr(f, "__name__", f))
 @pytest.mark.parametrize("value", MOMENTS, ids=str)
-def test_same_text_as_djangos_date_filter(value):
-    assert day(value) == django_says(value)
+def test_same_text_as_djangos_date_filter(value, ours, format):
+    assert ours(value) == django_says(value, format)
 
 
+@pytest.mark.parametrize(("ours", "format"), FILTERS, ids=lambda f: getattr(f, "__name__", f))
 @pytest.mark.parametrize("value", MOMENTS[-4:], ids=str)
-def test_moments_are_shown_in_the_current_time_zone(value):
+def test_moments_are_shown_in_the_current_time_zone(value, ours, format):
     with django_timezone.override(TOKYO):
-        assert day(value) == django_says(value)
+        assert ours(value) == django_says(value, format)
 
 
 def test_no_date_is_empty_so_default_can_stand_in():
-    assert day(None) == ""
+    assert day(None) == month_day(None) == ""
     assert (
         Template('{% load desk %}{{ value|day|default:"—" }}').render(Context({"value": None}))
         == "—"
