@@ -415,11 +415,11 @@ class Progress:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
 
-    def bar(self, label: str, total: int) -> tqdm[Any]:
+    def bar(self, label: str, total: int, unit: str = " rows") -> tqdm[Any]:
         return tqdm(
             total=total,
             desc=f"{label:<14}",
-            unit=" rows",
+            unit=unit,
             unit_scale=True,
             file=sys.stderr,
             disable=self.quiet,
@@ -1846,7 +1846,7 @@ class Command(BaseCommand):
         return made
 
     def _rebuild(self, progress: Progress, structures: list[Ddl], keys: list[Ddl]) -> None:
-        with progress.bar("indexes & keys", len(structures) + len(keys)) as bar:
+        with progress.bar("indexes & keys", len(structures) + len(keys), " statements") as bar:
             for ddl in structures + keys:
                 with connection.cursor() as cursor:
                     cursor.execute(ddl.create)
@@ -1861,7 +1861,7 @@ class Command(BaseCommand):
     def _analyze(self, progress: Progress, tables: list[str]) -> None:
         """Statistics for the planner (and the visibility map for the derived tag rows)."""
         command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
-        with progress.bar("analyze", len(tables)) as bar, connection.cursor() as cursor:
+        with progress.bar("analyze", len(tables), " tables") as bar, connection.cursor() as cursor:
             for table in tables:
                 cursor.execute(f"{command} {_quote(table)}")
                 bar.update(1)
